@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Makes the local stand-ins for the official .NET base images, which cannot be pulled on this machine:
-#   local/aspnet:10.0  Debian bookworm minbase + the host's .NET runtime (host, NETCore.App, AspNetCore.App)
-#   local/sdk:10.0     Debian bookworm minbase + the host's whole .NET SDK
-# The Dockerfiles take them through their SDK_IMAGE / RUNTIME_IMAGE build args.
+# Makes local stand-ins for public images, which cannot be pulled on this machine:
+#   local/aspnet:10.0    Debian bookworm minbase + the host's .NET runtime (host, NETCore.App, AspNetCore.App)
+#   local/sdk:10.0       Debian bookworm minbase + the host's whole .NET SDK
+#   local/registry:2     the host's docker-registry (CNCF distribution) binary, standing in for `registry:2`
+# The Dockerfiles take the first two through their SDK_IMAGE / RUNTIME_IMAGE build args; docker-compose.yml
+# takes the registry through REGISTRY_IMAGE.
 #
 # Idempotent: skips everything when both images exist (FORCE=1 remakes them). The debootstrapped rootfs is
 # cached outside the repository, in $STUDENTPERFORMANCE_CACHE (default /var/cache/studentperformance).
@@ -12,6 +14,7 @@ set -euo pipefail
 DOCKER=${DOCKER:-/usr/bin/docker}
 RUNTIME_TAG=local/aspnet:10.0
 SDK_TAG=local/sdk:10.0
+REGISTRY_TAG=local/registry:2
 CACHE=${STUDENTPERFORMANCE_CACHE:-/var/cache/studentperformance}
 ROOTFS=$CACHE/rootfs-bookworm
 SUITE=bookworm
@@ -21,6 +24,40 @@ log() { printf 'make-base-images: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 image_exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+# The registry image needs no rootfs: the binary, the C library it links, and a config.
+make_registry_image() {
+  local binary=/usr/bin/docker-registry staging
+  [[ -x $binary ]] || die "$binary is missing (scripts/setup-host.sh installs docker-registry)"
+  staging=$(mktemp -d)
+  mkdir -p "$staging/etc/docker/registry" "$staging/var/lib/registry"
+  cat >"$staging/etc/docker/registry/config.yml" <<'YAML'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+YAML
+  log "importing $REGISTRY_TAG"
+  # ldd lists the loader and libraries the binary needs; -h stores the files behind their symlinks.
+  # shellcheck disable=SC2046
+  tar -ch -C / "${binary#/}" $(ldd "$binary" | grep -o '/[^ ]*' | sed 's,^/,,' | sort -u) \
+    -C "$staging" etc var |
+    "$DOCKER" import -c 'EXPOSE 5000' -c 'VOLUME /var/lib/registry' \
+      -c 'ENTRYPOINT ["/usr/bin/docker-registry", "serve", "/etc/docker/registry/config.yml"]' \
+      -m "docker-registry from the build host" - "$REGISTRY_TAG" >/dev/null
+  rm -rf "$staging"
+}
+
+if [[ ${FORCE:-0} == 1 ]] || ! image_exists "$REGISTRY_TAG"; then
+  make_registry_image
+fi
 
 if [[ ${FORCE:-0} != 1 ]] && image_exists "$RUNTIME_TAG" && image_exists "$SDK_TAG"; then
   log "$RUNTIME_TAG and $SDK_TAG exist; nothing to do"
@@ -126,4 +163,4 @@ tar_to_image "${dotnet_dir#/}" |
     -m "Debian $SUITE minbase + .NET SDK $sdk_version from the build host" \
     - "$SDK_TAG" >/dev/null
 
-"$DOCKER" images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "^local/(aspnet|sdk):10.0 " >&2
+"$DOCKER" images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "^local/(aspnet|sdk|registry):" >&2
