@@ -1,6 +1,5 @@
-// CONTRACT between the Training/Model owner and the Grpc/Health owner. The training helper replaces the
-// bodies (and may move these types into their own files); the signatures below stay, so serving code can be
-// written against them in parallel.
+// The contract between the model (Model/, Training/) and serving (Grpc/, Health/). ModelBundle lives in
+// ModelBundle.cs.
 namespace StudentPerformance.Predictor.Model;
 
 /// <summary>One validated student, categoricals in the dataset's canonical spelling.</summary>
@@ -55,31 +54,4 @@ public sealed class ModelLoadException : Exception
     public string ModelPath { get; }
 
     public string Reason { get; }
-}
-
-/// <summary>
-/// A loaded, immutable model: safe to call from any thread, loaded once at start.
-/// </summary>
-public sealed partial class ModelBundle
-{
-    /// <summary>Content hash of the model file: sha256 hex, first 16 characters.</summary>
-    public string Version { get; }
-
-    public ModelMetadata Metadata { get; }
-
-    /// <summary>Loads and checks a model file. Throws <see cref="ModelLoadException"/> when missing or corrupt.</summary>
-    public static ModelBundle Load(string path) => throw new NotImplementedException("training helper");
-
-    /// <summary>Predicts one math score, clamped to 0..100. Thread-safe, allocation-free on the hot path.</summary>
-    public float Predict(in StudentFeatures student) => throw new NotImplementedException("training helper");
-
-    /// <summary>Predicts many; <paramref name="scores"/> has one slot per student, in order.</summary>
-    public void PredictBatch(ReadOnlySpan<StudentFeatures> students, Span<float> scores) =>
-        throw new NotImplementedException("training helper");
-
-    private ModelBundle(string version, ModelMetadata metadata)
-    {
-        Version = version;
-        Metadata = metadata;
-    }
 }

@@ -1,0 +1,36 @@
+namespace StudentPerformance.Predictor.Tests.Support;
+
+/// <summary>
+/// Finds the repository root by walking up from the test binaries to StudentPerformance.slnx, and the shared
+/// reference data beside it (<c>&lt;root&gt;/../shared/data</c>), which exists here and in CI.
+/// </summary>
+public static class RepoPaths
+{
+    private static readonly Lazy<string> Root = new(FindRoot);
+
+    public static string RepoRoot => Root.Value;
+
+    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+
+    /// <summary>The public reference dataset (never copied into the repository).</summary>
+    public static string StudCsv => Path.Combine(SharedData, "stud.csv");
+
+    /// <summary>The 200 test-row numbers of scikit-learn's split with random_state=42.</summary>
+    public static string StudTestRows => Path.Combine(SharedData, "stud-test-rows-seed42.txt");
+
+    /// <summary>The generated sample committed in the repository.</summary>
+    public static string SampleCsv => Path.Combine(RepoRoot, "data", "sample", "students.csv");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "StudentPerformance.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no StudentPerformance.slnx above {AppContext.BaseDirectory}");
+    }
+}
