@@ -1,1 +1,4 @@
-Console.WriteLine("placeholder");
+using StudentPerformance.Deployer.Hosting;
+
+var app = DeployerHostExtensions.BuildDeployer(args);
+await app.RunAsync();

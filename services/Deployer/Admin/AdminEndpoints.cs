@@ -1,0 +1,59 @@
+using Prometheus;
+using StudentPerformance.Deployer.Rollout;
+
+namespace StudentPerformance.Deployer.Admin;
+
+/// <summary>The loopback admin API: status, metrics, and the few commands an operator needs.</summary>
+public static class AdminEndpoints
+{
+    public static IEndpointRouteBuilder MapDeployerAdmin(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapGet("/healthz", () => Results.Text("ok"));
+        endpoints.MapGet("/status", GetStatus);
+        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<DeployerMetrics>().Registry);
+        endpoints.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
+        endpoints.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
+        endpoints.MapPost("/pause", (DeployerStatus status, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, metrics, logger, paused: true));
+        endpoints.MapPost("/resume", (DeployerStatus status, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, metrics, logger, paused: false));
+        return endpoints;
+    }
+
+    private static IResult GetStatus(DeployerStatus status, StateStore state)
+    {
+        var snapshot = status.Snapshot;
+        var persisted = state.Current;
+        return Results.Json(new
+        {
+            trackedImage = snapshot.TrackedImage,
+            mode = snapshot.Mode,
+            paused = snapshot.Paused,
+            runningContainer = snapshot.RunningContainer,
+            runningDigest = snapshot.RunningDigest,
+            registryDigest = snapshot.RegistryDigest,
+            lastCheck = snapshot.LastCheck,
+            lastCheckResult = snapshot.LastCheckResult,
+            lastError = snapshot.LastError,
+            rolloutInProgress = snapshot.ActiveRolloutId is not null,
+            lastRollout = persisted.LastRollout,
+            quarantined = persisted.Quarantined,
+            goodDigests = persisted.GoodDigests,
+        });
+    }
+
+    private static IResult Command(DeployerWorker worker, ILogger logger, DeployerCommand command, string what)
+    {
+        Log.AdminCommand(logger, what);
+        return worker.Enqueue(command)
+            ? Results.Accepted("/status", new { accepted = what })
+            : Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static IResult SetPaused(DeployerStatus status, DeployerMetrics metrics, ILogger logger, bool paused)
+    {
+        Log.AdminCommand(logger, paused ? "pause" : "resume");
+        status.Update(s => s with { Paused = paused });
+        metrics.Paused.Set(paused ? 1 : 0);
+        return Results.Ok(new { paused });
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+using StudentPerformance.Deployer.Admin;
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Registry;
+using StudentPerformance.Deployer.Rollout;
+
+namespace StudentPerformance.Deployer.Hosting;
+
+/// <summary>The deployer's composition: options, the registry, the engine, the plan, the loop and the admin API.</summary>
+public static class DeployerHostExtensions
+{
+    /// <summary>Builds the deployer application; tests call this with their own configuration.</summary>
+    public static WebApplication BuildDeployer(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder.Configuration);
+        builder.AddDeployer();
+        var app = builder.Build();
+        app.MapDeployerAdmin();
+        return app;
+    }
+
+    public static IHostApplicationBuilder AddDeployer(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.AddOptions<DeployerOptions>()
+            .BindConfiguration(DeployerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployerOptions>, DeployerOptionsValidator>());
+
+        // Kestrel serves only the admin endpoint, on the configured (loopback by default) URL.
+        if (builder is WebApplicationBuilder web)
+        {
+            web.WebHost.UseUrls(builder.Configuration[$"{DeployerOptions.SectionName}:Admin:Url"] ?? new AdminOptions().Url);
+        }
+
+        services.AddSystemd();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddImageRegistry(builder.Configuration);
+        services.AddDockerPipelines();
+        services.TryAddSingleton<IContainerRuntime, DockerContainerRuntime>();
+        services.TryAddSingleton<IPredictorProbe, GrpcPredictorProbe>();
+        services.AddHttpClient(RolloutNotifier.HttpClientName);
+
+        services.TryAddSingleton<DeployerMetrics>();
+        services.TryAddSingleton<StateStore>();
+        services.TryAddSingleton(sp => new DeployerStatus(
+            $"{sp.GetRequiredService<IImageRegistry>().ImageName}:{sp.GetRequiredService<IOptions<ImageOptions>>().Value.Tag}",
+            sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Mode.ToString()));
+        services.TryAddSingleton<RolloutNotifier>();
+        services.TryAddSingleton<RolloutPlan>();
+        services.TryAddSingleton<DeployerWorker>();
+
+        // The lock is taken before the worker starts, so a second instance stops before touching anything.
+        services.AddHostedService<HostLock>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeployerWorker>());
+        return builder;
+    }
+
+    /// <summary>
+    /// The keyed "docker" pipelines: each attempt has a timeout; connection failures, 5xx and timeouts are
+    /// retried with exponential backoff and jitter. A pull gets a long per-attempt timeout of its own.
+    /// </summary>
+    private static IServiceCollection AddDockerPipelines(this IServiceCollection services)
+    {
+        services.AddResiliencePipeline(DockerContainerRuntime.PipelineKey, (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<DeployerOptions>>().Value.Docker;
+            AddRetry(pipeline, context);
+            pipeline.AddTimeout(options.CallTimeout);
+        });
+        services.AddResiliencePipeline(DockerContainerRuntime.PullPipelineKey, (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<DeployerOptions>>().Value.Docker;
+            AddRetry(pipeline, context);
+            pipeline.AddTimeout(options.PullTimeout);
+        });
+        return services;
+    }
+
+    private static void AddRetry(ResiliencePipelineBuilder pipeline, Polly.DependencyInjection.AddResiliencePipelineContext<string> context)
+    {
+        var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("StudentPerformance.Deployer.Docker");
+        pipeline.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder()
+                .Handle<ContainerRuntimeException>(ex => ex.IsTransient)
+                .Handle<TimeoutRejectedException>(),
+            MaxRetryAttempts = 3,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(500),
+            OnRetry = args =>
+            {
+                Log.DockerRetry(logger, args.Outcome.Exception?.Message ?? "no answer", args.AttemptNumber + 1, args.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        });
+    }
+}

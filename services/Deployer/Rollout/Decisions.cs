@@ -1,0 +1,219 @@
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Hosting;
+
+namespace StudentPerformance.Deployer.Rollout;
+
+/// <summary>What reconciliation must do before anything else, judged from the two containers' states alone.</summary>
+public enum RepairAction
+{
+    /// <summary>Nothing to repair.</summary>
+    None,
+
+    /// <summary>The managed container exists but is down and there is nothing to fall back to: start it.</summary>
+    StartCurrent,
+
+    /// <summary>The managed container is missing or down and <c>-previous</c> exists: put the previous one back.</summary>
+    RestorePrevious,
+
+    /// <summary>Both exist and the new one runs: a rollout was interrupted after the swap; gate it again.</summary>
+    FinishInterruptedRollout,
+}
+
+/// <summary>What a tick does with the registry's answer.</summary>
+public enum RolloutAction
+{
+    /// <summary>The tag does not exist (yet).</summary>
+    NoImage,
+
+    UpToDate,
+
+    /// <summary>The unmanaged container already runs the tracked digest: adopt it, change nothing.</summary>
+    Adopt,
+
+    /// <summary>The digest failed before; it stays refused until the tag moves.</summary>
+    Quarantined,
+
+    Paused,
+
+    /// <summary>Monitor-only mode: report what would happen.</summary>
+    WouldDeploy,
+
+    Deploy,
+}
+
+public sealed record RolloutDecision(RolloutAction Action, string? Digest);
+
+/// <summary>The rollout's decisions, free of I/O, so that each rule has a unit test.</summary>
+public static class Decisions
+{
+    public static RepairAction Repair(ContainerInfo? current, ContainerInfo? previous) => (current, previous) switch
+    {
+        (null, null) => RepairAction.None,
+        (null, not null) => RepairAction.RestorePrevious,
+        ({ State.IsDown: true }, not null) => RepairAction.RestorePrevious,
+        ({ State.IsDown: true }, null) => RepairAction.StartCurrent,
+        (_, not null) => RepairAction.FinishInterruptedRollout,
+        _ => RepairAction.None,
+    };
+
+    /// <summary>
+    /// The digest the running container was made from: the deployer's label, or for an unmanaged container the
+    /// RepoDigest of <paramref name="imageName"/> that matches <paramref name="registryDigest"/> (adoption).
+    /// </summary>
+    public static string? RunningDigest(ContainerInfo? current, string imageName, string? registryDigest)
+    {
+        if (current is null)
+        {
+            return null;
+        }
+
+        if (current.DeployedDigest is { } labelled)
+        {
+            return labelled;
+        }
+
+        var ours = current.RepoDigests
+            .Where(d => d.StartsWith(imageName + "@", StringComparison.Ordinal))
+            .Select(d => d[(imageName.Length + 1)..])
+            .ToList();
+        return registryDigest is not null && ours.Contains(registryDigest, StringComparer.Ordinal)
+            ? registryDigest
+            : ours.FirstOrDefault();
+    }
+
+    public static RolloutDecision Rollout(
+        string? registryDigest,
+        ContainerInfo? current,
+        string imageName,
+        IReadOnlyCollection<string> quarantined,
+        bool paused,
+        DeployerMode mode)
+    {
+        if (registryDigest is null)
+        {
+            return new(RolloutAction.NoImage, null);
+        }
+
+        var running = RunningDigest(current, imageName, registryDigest);
+        if (string.Equals(running, registryDigest, StringComparison.Ordinal) && current is { State.IsDown: false })
+        {
+            return new(current.DeployedDigest is null ? RolloutAction.Adopt : RolloutAction.UpToDate, registryDigest);
+        }
+
+        if (quarantined.Contains(registryDigest, StringComparer.Ordinal))
+        {
+            return new(RolloutAction.Quarantined, registryDigest);
+        }
+
+        if (paused)
+        {
+            return new(RolloutAction.Paused, registryDigest);
+        }
+
+        return new(mode == DeployerMode.Monitor ? RolloutAction.WouldDeploy : RolloutAction.Deploy, registryDigest);
+    }
+
+    /// <summary>
+    /// Image references of this repository to remove: everything beyond the newest <paramref name="keep"/>,
+    /// never an image a container still uses.
+    /// </summary>
+    public static IReadOnlyList<string> ImagesToPrune(IReadOnlyList<ImageInfo> newestFirst, int keep, IReadOnlyCollection<string> imageIdsInUse) =>
+        newestFirst
+            .OrderByDescending(i => i.Created)
+            .Skip(Math.Max(keep, 0))
+            .Where(i => !imageIdsInUse.Contains(i.Id, StringComparer.Ordinal))
+            .SelectMany(i => i.RepoTags.Concat(i.RepoDigests))
+            .ToList();
+
+    /// <summary>Delay before the next poll: the interval plus a uniform jitter in [0, jitter).</summary>
+    public static TimeSpan NextPoll(TimeSpan interval, TimeSpan jitter, double random01) =>
+        interval + TimeSpan.FromTicks((long)(jitter.Ticks * Math.Clamp(random01, 0, 1)));
+
+    /// <summary>Quarantine entries that still apply: an entry ends when the tag moves to another digest.</summary>
+    public static IReadOnlyList<QuarantineEntry> StillQuarantined(IReadOnlyList<QuarantineEntry> entries, string? registryDigest) =>
+        registryDigest is null
+            ? entries
+            : entries.Where(e => string.Equals(e.Digest, registryDigest, StringComparison.Ordinal)).ToList();
+}
+
+/// <summary>
+/// Judges the health gate from a stream of observations: SERVING must hold for <c>stableFor</c> without a
+/// restart, before <c>deadline</c> (counted from creation).
+/// </summary>
+public sealed class HealthGate
+{
+    private readonly TimeSpan _stableFor;
+    private readonly TimeSpan _deadline;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private readonly int _initialRestarts;
+    private long? _servingSince;
+
+    public HealthGate(TimeSpan stableFor, TimeSpan deadline, int initialRestarts, TimeProvider time)
+    {
+        _stableFor = stableFor;
+        _deadline = deadline;
+        _time = time;
+        _initialRestarts = initialRestarts;
+        _started = time.GetTimestamp();
+    }
+
+    /// <summary>Time from the gate's start to the first SERVING answer, or null before it.</summary>
+    public TimeSpan? FirstServingAfter { get; private set; }
+
+    public GateVerdict Observe(bool serving, ContainerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var now = _time.GetTimestamp();
+        if (state.IsDown)
+        {
+            return GateVerdict.Fail($"the container stopped (status {state.Status}, exit code {state.ExitCode})");
+        }
+
+        if (state.RestartCount > _initialRestarts)
+        {
+            return GateVerdict.Fail($"the container restarted {state.RestartCount - _initialRestarts} time(s)");
+        }
+
+        if (serving)
+        {
+            FirstServingAfter ??= _time.GetElapsedTime(_started, now);
+            _servingSince ??= now;
+            if (_time.GetElapsedTime(_servingSince.Value, now) >= _stableFor)
+            {
+                return GateVerdict.Pass;
+            }
+        }
+        else
+        {
+            _servingSince = null;
+        }
+
+        return _time.GetElapsedTime(_started, now) >= _deadline
+            ? GateVerdict.Fail(_servingSince is null && FirstServingAfter is null
+                ? $"not SERVING within {_deadline}"
+                : $"not SERVING steadily for {_stableFor} within {_deadline}")
+            : GateVerdict.Pending;
+    }
+}
+
+public sealed record GateVerdict(GateStatus Status, string Reason)
+{
+    public static readonly GateVerdict Pass = new(GateStatus.Passed, "SERVING and stable");
+    public static readonly GateVerdict Pending = new(GateStatus.Pending, "waiting");
+
+    public static GateVerdict Fail(string reason) => new(GateStatus.Failed, reason);
+}
+
+public enum GateStatus
+{
+    Pending,
+    Passed,
+    Failed,
+}
+
+/// <summary>Disk guard rule: is there room to pull?</summary>
+public static class DiskRule
+{
+    public static bool HasRoom(long freeBytes, long minFreeMiB) => freeBytes >= minFreeMiB * 1024L * 1024L;
+}

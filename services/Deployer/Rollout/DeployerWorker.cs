@@ -1,0 +1,180 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Admin;
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Hosting;
+using StudentPerformance.Deployer.Registry;
+
+namespace StudentPerformance.Deployer.Rollout;
+
+public enum DeployerCommand
+{
+    CheckNow,
+    Rollback,
+}
+
+/// <summary>
+/// The loop: reconcile, ask the registry, decide, roll out; then sleep until the next poll or an admin command.
+/// Everything runs on this one loop, so there is never more than one rollout.
+/// </summary>
+internal sealed class DeployerWorker(
+    RolloutPlan plan,
+    IContainerRuntime docker,
+    IImageRegistry registry,
+    IOptions<DeployerOptions> options,
+    IOptions<ImageOptions> image,
+    StateStore state,
+    DeployerStatus status,
+    DeployerMetrics metrics,
+    TimeProvider time,
+    ILogger<DeployerWorker> logger) : BackgroundService
+{
+    private readonly Channel<DeployerCommand> _commands = Channel.CreateBounded<DeployerCommand>(
+        new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropOldest });
+
+    private readonly DeployerOptions _options = options.Value;
+
+    /// <summary>Queues an admin command; the loop picks it up at once.</summary>
+    public bool Enqueue(DeployerCommand command) => _commands.Writer.TryWrite(command);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.WorkerStarted(logger, registry.ImageName, image.Value.Tag, _options.Container.Name, _options.Mode.ToString(), _options.PollInterval);
+        var command = DeployerCommand.CheckNow;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await TickAsync(command, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The loop must outlive anything one tick can throw; the next tick starts from reconciliation.
+                Log.TickFailed(logger, ex);
+                status.Update(s => s with { LastError = ex.Message });
+            }
+
+            command = await NextCommandAsync(stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TickAsync(DeployerCommand command, CancellationToken ct)
+    {
+        ContainerInfo? current;
+        try
+        {
+            if (_options.Mode == DeployerMode.Deploy)
+            {
+                await plan.RepairAsync(ct).ConfigureAwait(false);
+            }
+
+            current = await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            metrics.DockerErrors.Inc();
+            Log.DockerUnavailable(logger, ex.Message);
+            status.Update(s => s with { LastError = $"docker: {ex.Message}" });
+            return;
+        }
+
+        if (command == DeployerCommand.Rollback)
+        {
+            var running = Decisions.RunningDigest(current, registry.ImageName, null);
+            status.Update(s => s with { ActiveRolloutId = "rollback" });
+            try
+            {
+                await plan.RollbackToPreviousAsync(running, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                status.Update(s => s with { ActiveRolloutId = null });
+            }
+
+            current = await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false);
+            Publish(current, registryDigest: status.Snapshot.RegistryDigest);
+            return;
+        }
+
+        string? digest;
+        try
+        {
+            digest = await registry.ResolveDigestAsync(image.Value.Tag, ct).ConfigureAwait(false);
+            metrics.Checks.WithLabels(digest is null ? "no-tag" : "ok").Inc();
+        }
+        catch (Exception ex) when (ex is RegistryException or HttpRequestException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        {
+            metrics.Checks.WithLabels("error").Inc();
+            metrics.RegistryErrors.Inc();
+            Log.RegistryCheckFailed(logger, ex.Message);
+            status.Update(s => s with { LastCheck = time.GetUtcNow(), LastCheckResult = "registry error", LastError = $"registry: {ex.Message}" });
+            Publish(current, registryDigest: status.Snapshot.RegistryDigest);
+            return;
+        }
+
+        // A quarantine ends when the tag moves to another digest.
+        state.Update(s => s with { Quarantined = Decisions.StillQuarantined(s.Quarantined, digest) });
+        var decision = Decisions.Rollout(
+            digest,
+            current,
+            registry.ImageName,
+            [.. state.Current.Quarantined.Select(q => q.Digest)],
+            status.Paused,
+            _options.Mode);
+        status.Update(s => s with { LastCheck = time.GetUtcNow(), LastCheckResult = decision.Action.ToString(), RegistryDigest = digest, LastError = null });
+        Publish(current, digest);
+        Log.Checked(logger, registry.ImageName, image.Value.Tag, digest, decision.Action.ToString());
+
+        switch (decision.Action)
+        {
+            case RolloutAction.Adopt:
+                Log.Adopted(logger, _options.Container.Name, decision.Digest!);
+                break;
+
+            case RolloutAction.WouldDeploy:
+                Log.WouldDeploy(logger, decision.Digest!, Decisions.RunningDigest(current, registry.ImageName, digest) ?? "nothing");
+                break;
+
+            case RolloutAction.Deploy:
+                Log.NewDigest(logger, registry.ImageName, image.Value.Tag, decision.Digest!, decision.Action.ToString());
+                status.Update(s => s with { ActiveRolloutId = "deploy" });
+                try
+                {
+                    await plan.DeployAsync(decision.Digest!, RolloutKinds.Deploy, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    status.Update(s => s with { ActiveRolloutId = null });
+                }
+
+                Publish(await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false), digest);
+                break;
+        }
+    }
+
+    private void Publish(ContainerInfo? current, string? registryDigest) =>
+        status.Update(s => s with
+        {
+            RunningContainer = current is null ? null : $"{current.Name} ({current.State.Status})",
+            RunningDigest = Decisions.RunningDigest(current, registry.ImageName, registryDigest),
+        });
+
+    private async Task<DeployerCommand> NextCommandAsync(CancellationToken ct)
+    {
+        var delay = Decisions.NextPoll(_options.PollInterval, _options.PollJitter, Random.Shared.NextDouble());
+        using var timer = new CancellationTokenSource(delay, time);
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        try
+        {
+            return await _commands.Reader.ReadAsync(wake.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return DeployerCommand.CheckNow;
+        }
+    }
+}

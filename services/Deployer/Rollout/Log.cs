@@ -1,0 +1,85 @@
+using StudentPerformance.Deployer.Rollout;
+
+namespace StudentPerformance.Deployer;
+
+// Event ids 1000-1099 belong to the rollout and the worker. No method takes a token, password or key.
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Rollout {RolloutId} ({Kind}) of {Image}@{Digest} started")]
+    public static partial void RolloutStarted(ILogger logger, string rolloutId, string kind, string image, string digest);
+
+    [LoggerMessage(1001, LogLevel.Information, "Rollout {RolloutId} step {Step} started")]
+    public static partial void StepStarted(ILogger logger, string rolloutId, string step);
+
+    [LoggerMessage(1002, LogLevel.Information, "Rollout {RolloutId} step {Step} done in {DurationMs:0} ms")]
+    public static partial void StepFinished(ILogger logger, string rolloutId, string step, double durationMs);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Rollout {RolloutId} step {Step} failed after {DurationMs:0} ms: {Reason}")]
+    public static partial void StepFailed(ILogger logger, string rolloutId, string step, double durationMs, string reason);
+
+    [LoggerMessage(1004, LogLevel.Information, "Rollout {RolloutId} finished: {Outcome} in {DurationMs:0} ms, downtime {DowntimeMs} ms: {Detail}")]
+    public static partial void RolloutFinished(ILogger logger, string rolloutId, RolloutOutcome outcome, double durationMs, double? downtimeMs, string detail);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Rollout {RolloutId} quarantined {Digest} until the tag moves: {Reason}")]
+    public static partial void Quarantined(ILogger logger, string rolloutId, string digest, string reason);
+
+    [LoggerMessage(1006, LogLevel.Error, "Rollout {RolloutId} could not finish the rollback ({Reason}); reconciliation retries on the next tick")]
+    public static partial void RollbackIncomplete(ILogger logger, string rolloutId, string reason);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Rollout {RolloutId}: there is no '{PreviousName}' to restore")]
+    public static partial void NothingToRestore(ILogger logger, string rolloutId, string previousName);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Rollout {RolloutId}: {FreeMiB} MiB free on Docker's data root, below {MinFreeMiB} MiB; pruning")]
+    public static partial void DiskLow(ILogger logger, string rolloutId, long freeMiB, long minFreeMiB);
+
+    [LoggerMessage(1009, LogLevel.Information, "Rollout {RolloutId} removed image {Reference}")]
+    public static partial void ImagePruned(ILogger logger, string rolloutId, string reference);
+
+    [LoggerMessage(1010, LogLevel.Warning, "Rollout {RolloutId}: the registry refused the pull credentials; fetching fresh ones and retrying once")]
+    public static partial void PullUnauthorized(ILogger logger, string rolloutId);
+
+    [LoggerMessage(1011, LogLevel.Warning, "Reconcile: {What}")]
+    public static partial void Repaired(ILogger logger, string what);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Could not remove container {Name} ({Reason})")]
+    public static partial void CleanupFailed(ILogger logger, string name, string reason);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Rollback requested, but no earlier good digest than {Running} is known")]
+    public static partial void NothingToRollBackTo(ILogger logger, string running);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Webhook notification {Event} failed: {Reason}")]
+    public static partial void WebhookFailed(ILogger logger, string @event, string reason);
+
+    [LoggerMessage(1020, LogLevel.Information, "Deployer started: tracking {Image}:{Tag}, container '{Container}', mode {Mode}, polling every {PollInterval}")]
+    public static partial void WorkerStarted(ILogger logger, string image, string tag, string container, string mode, TimeSpan pollInterval);
+
+    [LoggerMessage(1021, LogLevel.Debug, "Check: {Image}:{Tag} is {Digest}; decision {Action}")]
+    public static partial void Checked(ILogger logger, string image, string tag, string? digest, string action);
+
+    [LoggerMessage(1022, LogLevel.Information, "New digest {Digest} for {Image}:{Tag}; decision {Action}")]
+    public static partial void NewDigest(ILogger logger, string image, string tag, string digest, string action);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Registry check failed, the running container is left alone: {Reason}")]
+    public static partial void RegistryCheckFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1024, LogLevel.Warning, "Docker engine call failed, the running container is left alone: {Reason}")]
+    public static partial void DockerUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(1025, LogLevel.Information, "Adopted the unmanaged container '{Container}': it already runs {Digest}")]
+    public static partial void Adopted(ILogger logger, string container, string digest);
+
+    [LoggerMessage(1026, LogLevel.Information, "Monitor mode: would roll out {Digest} (running {Running})")]
+    public static partial void WouldDeploy(ILogger logger, string digest, string running);
+
+    [LoggerMessage(1027, LogLevel.Information, "Admin command: {Command}")]
+    public static partial void AdminCommand(ILogger logger, string command);
+
+    [LoggerMessage(1028, LogLevel.Error, "Unexpected error in the deployer loop; it continues on the next tick")]
+    public static partial void TickFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1029, LogLevel.Information, "Admin endpoint listening on {Url}")]
+    public static partial void AdminListening(ILogger logger, string url);
+
+    [LoggerMessage(1030, LogLevel.Warning, "Docker call failed ({Reason}); retry {Attempt} in {Delay}")]
+    public static partial void DockerRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Admin;
+using StudentPerformance.Deployer.Hosting;
+
+namespace StudentPerformance.Deployer.Rollout;
+
+/// <summary>A finished rollout, as sent to the webhook.</summary>
+public sealed record RolloutEvent(string Event, string RolloutId, string Image, string Digest, string Outcome, string Detail, double DurationSeconds, double? DowntimeSeconds);
+
+/// <summary>Records a finished rollout in metrics and sends the optional webhook. Never throws.</summary>
+internal sealed class RolloutNotifier(
+    IHttpClientFactory httpClients,
+    IOptions<DeployerOptions> options,
+    DeployerMetrics metrics,
+    ILogger<RolloutNotifier> logger)
+{
+    public const string HttpClientName = "webhook";
+
+    public async Task PublishAsync(RolloutRecord record, string image, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        metrics.Rollouts.WithLabels(record.Outcome.ToString()).Inc();
+        metrics.RolloutDuration.Observe(record.Duration.TotalSeconds);
+        if (record.Downtime is { } downtime)
+        {
+            metrics.Downtime.Observe(downtime.TotalSeconds);
+        }
+
+        var webhook = options.Value.Webhook;
+        if (webhook.Url.Length == 0)
+        {
+            return;
+        }
+
+        var name = record.Outcome switch
+        {
+            RolloutOutcome.Succeeded when record.Kind == RolloutKinds.Rollback => "rollback",
+            RolloutOutcome.Succeeded => "success",
+            RolloutOutcome.RolledBack => "rollback",
+            _ => "failure",
+        };
+        var body = new RolloutEvent(name, record.Id, image, record.Digest, record.Outcome.ToString(), record.Detail,
+            record.Duration.TotalSeconds, record.Downtime?.TotalSeconds);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(webhook.Timeout);
+            using var client = httpClients.CreateClient(HttpClientName);
+            using var response = await client.PostAsJsonAsync(new Uri(webhook.Url), body, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Log.WebhookFailed(logger, name, $"HTTP {(int)response.StatusCode}");
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            // A notification is best effort: it must never fail or delay a rollout for long.
+            Log.WebhookFailed(logger, name, ex.GetType().Name);
+        }
+    }
+}
+
+public static class RolloutKinds
+{
+    public const string Deploy = "deploy";
+    public const string Rollback = "rollback";
+    public const string Resume = "resume";
+}

@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Hosting;
+
+namespace StudentPerformance.Deployer.Rollout;
+
+public sealed record QuarantineEntry(string Digest, string Reason, DateTimeOffset Since, string RolloutId);
+
+public sealed record RolloutRecord(
+    string Id,
+    string Digest,
+    string Kind,
+    RolloutOutcome Outcome,
+    string Detail,
+    DateTimeOffset StartedAt,
+    TimeSpan Duration,
+    TimeSpan? Downtime);
+
+[JsonConverter(typeof(JsonStringEnumConverter<RolloutOutcome>))]
+public enum RolloutOutcome
+{
+    /// <summary>The new digest serves.</summary>
+    Succeeded,
+
+    /// <summary>Refused before the swap (disk, pull or preflight); the live container was not touched.</summary>
+    Refused,
+
+    /// <summary>Failed after the swap and the previous container serves again.</summary>
+    RolledBack,
+
+    /// <summary>Failed and the previous container could not be brought back (or there was none).</summary>
+    Failed,
+}
+
+/// <summary>What survives a restart of the deployer.</summary>
+public sealed record DeployerState
+{
+    public IReadOnlyList<QuarantineEntry> Quarantined { get; init; } = [];
+
+    public RolloutRecord? LastRollout { get; init; }
+
+    /// <summary>Digests that passed the gate, newest first (for POST /rollback).</summary>
+    public IReadOnlyList<string> GoodDigests { get; init; } = [];
+}
+
+/// <summary>
+/// Keeps <see cref="DeployerState"/> in <c>state.json</c> under the state directory. Writes go to a temporary
+/// file first and are renamed into place, so a kill never leaves half a file.
+/// </summary>
+internal sealed class StateStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly string _path;
+    private readonly Lock _gate = new();
+    private DeployerState _state;
+
+    public StateStore(IOptions<DeployerOptions> options)
+    {
+        Directory.CreateDirectory(options.Value.StateDirectory);
+        _path = Path.Combine(options.Value.StateDirectory, "state.json");
+        _state = Load(_path);
+    }
+
+    public DeployerState Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    public DeployerState Update(Func<DeployerState, DeployerState> change)
+    {
+        lock (_gate)
+        {
+            var next = change(_state);
+            if (!Equals(next, _state))
+            {
+                var temp = _path + ".tmp";
+                File.WriteAllText(temp, JsonSerializer.Serialize(next, Json));
+                File.Move(temp, _path, overwrite: true);
+                _state = next;
+            }
+
+            return _state;
+        }
+    }
+
+    private static DeployerState Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return new DeployerState();
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<DeployerState>(File.ReadAllText(path), Json) ?? new DeployerState();
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidOperationException($"The state file {path} is not valid JSON ({ex.Message}); fix or delete it.", ex);
+        }
+    }
+}
