@@ -10,12 +10,14 @@ CACHE=${STUDENTPERFORMANCE_CACHE:-/var/cache/studentperformance}
 RESULTS=$repo/TestResults
 ACTION_VALIDATOR_VERSION=0.6.0
 
-# The tests build images through Debian's docker client (the one with BuildKit) from the local base images,
-# unless the caller points them elsewhere (GitHub's runners can pull the official ones).
+# The tests build images through Debian's docker client (the one with BuildKit) from the local base images.
+# A caller that can pull the official images sets SDK_IMAGE and RUNTIME_IMAGE to empty (GitHub's runners do):
+# the tests then pass no build arg and the Dockerfiles' pinned defaults apply.
 export DOCKER=${DOCKER:-/usr/bin/docker}
 export DOCKER_BUILDKIT=1
-export SDK_IMAGE=${SDK_IMAGE:-local/sdk:10.0}
-export RUNTIME_IMAGE=${RUNTIME_IMAGE:-local/aspnet:10.0}
+export SDK_IMAGE=${SDK_IMAGE-local/sdk:10.0}
+export RUNTIME_IMAGE=${RUNTIME_IMAGE-local/aspnet:10.0}
+export REGISTRY_IMAGE=${REGISTRY_IMAGE-local/registry:2}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 failed_steps=()
@@ -40,6 +42,11 @@ lint_workflows() {
   local file rc=0
   for file in .github/workflows/*.y*ml; do
     "$validator" "$file" && echo "$file: valid" || rc=1
+    # Actions are pinned to commit SHAs: a moved tag must not change what runs with our AWS role.
+    if grep -nE '^\s*(-\s*)?uses:' "$file" | grep -vE 'uses:\s*[^@ ]+@[0-9a-f]{40}(\s|$)'; then
+      echo "$file: the uses: lines above are not pinned to a commit SHA"
+      rc=1
+    fi
   done
   return $rc
 }
@@ -66,7 +73,7 @@ run_tests() {
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
-if step "setup host" ./scripts/setup-host.sh; then
+if step "setup host" ./scripts/setup-host.sh && [[ "$SDK_IMAGE $RUNTIME_IMAGE $REGISTRY_IMAGE" == *local/* ]]; then
   step "base images" ./scripts/make-base-images.sh
 fi
 step "format" dotnet format StudentPerformance.slnx --verify-no-changes
