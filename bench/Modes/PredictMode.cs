@@ -1,0 +1,118 @@
+using StudentPerformance.Bench.Cli;
+using StudentPerformance.Bench.Load;
+using StudentPerformance.V1;
+
+namespace StudentPerformance.Bench.Modes;
+
+/// <summary>
+/// <c>predict</c>: closed-loop Predict calls against a running predictor; with <c>--compare-echo</c>, the same load
+/// against the echo server in the same run, and the ratio of the two.
+/// </summary>
+internal static class PredictMode
+{
+    public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
+    {
+        var address = new Uri(options.String("address", "http://127.0.0.1:8000"));
+        var settings = ReadSettings(options, address);
+        var compare = options.Flag("compare-echo");
+        var students = await RequestMix.FromOptionsAsync(options, address, 4096, cancellationToken);
+        options.ThrowOnUnknown();
+
+        var requests = students.Select(s => new PredictRequest { Student = s }).ToArray();
+        var predict = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken);
+        var rows = new List<Summary> { predict.Summarize("predict") };
+        RssGrowth? growth = RssGrowth.From(predict.Timeline);
+
+        Summary? echo = null;
+        if (compare)
+        {
+            var (child, echoAddress) = await EchoMode.StartChildAsync(settings.Warmup + settings.Duration + TimeSpan.FromMinutes(2));
+            using (child)
+            {
+                var result = await ClosedLoop.RunAsync(
+                    settings with { Address = echoAddress, ServerPid = child.Pid }, Call(requests), cancellationToken);
+                echo = result.Summarize("echo");
+                rows.Add(echo);
+            }
+        }
+
+        Report.Table(rows);
+        var ratios = echo is null ? null : new Ratios(
+            Math.Round(rows[0].RequestsPerSecond / echo.RequestsPerSecond, 3),
+            Math.Round(rows[0].P50Us / echo.P50Us, 3),
+            Math.Round(rows[0].P99Us / echo.P99Us, 3));
+        if (ratios is not null)
+        {
+            Console.WriteLine($"predict/echo: throughput {ratios.Throughput:0.###}x, p50 {ratios.P50:0.###}x, p99 {ratios.P99:0.###}x");
+        }
+
+        if (growth is not null)
+        {
+            Console.WriteLine($"server RSS: {growth.RssAtFirstMb} MB at {growth.FirstCompleted:N0} requests, " +
+                              $"{growth.RssAtLastMb} MB at {growth.LastCompleted:N0} (growth {growth.GrowthMb} MB over the last {growth.WindowRequests:N0})");
+        }
+
+        Report.JsonLine(new
+        {
+            mode = "predict",
+            date = Report.Now(),
+            address = address.ToString(),
+            mix = students.Length == 1 ? "fixed" : "random",
+            warmup_s = settings.Warmup.TotalSeconds,
+            predict = rows[0],
+            echo,
+            ratio = ratios,
+            rss = growth,
+        });
+        return predict.Failed > 0 ? 1 : 0;
+    }
+
+    public static LoadSettings ReadSettings(Options options, Uri address, int connections = 2, int perConnection = 16) => new(
+        address,
+        options.Int("connections", connections, 1, 256),
+        options.Int("per-connection", perConnection, 1, 1024),
+        options.Seconds("duration", 10),
+        options.Seconds("warmup", 3, 600),
+        options.Int("requests", 0, 0, 100_000_000),
+        options.Int("pid", 0),
+        options.Seconds("sample-every", 0, 60));
+
+    private static ClosedLoop.Call Call(PredictRequest[] requests)
+    {
+        if (requests.Length == 1)
+        {
+            var only = requests[0];
+            return (client, _, _, options) => client.PredictAsync(only, options).ResponseAsync;
+        }
+
+        return (client, worker, sequence, options) =>
+            client.PredictAsync(requests[(int)((sequence + worker * 7919L) % requests.Length)], options).ResponseAsync;
+    }
+
+    private sealed record Ratios(double Throughput, double P50, double P99);
+}
+
+/// <summary>Server RSS near the start of a long run and at its end: the check that memory does not grow with traffic.</summary>
+internal sealed record RssGrowth(long FirstCompleted, double RssAtFirstMb, long LastCompleted, double RssAtLastMb, long WindowRequests, double GrowthMb)
+{
+    /// <summary>The first sample after a tenth of the requests (100k of a million) against the last sample.</summary>
+    public static RssGrowth? From(IReadOnlyList<TimelinePoint> timeline)
+    {
+        if (timeline.Count < 2 || timeline[^1].ServerRssBytes == 0)
+        {
+            return null;
+        }
+
+        var last = timeline[^1];
+        var window = last.Completed / 10;
+        var first = timeline.FirstOrDefault(p => p.Completed >= window);
+        if (first == default)
+        {
+            return null;
+        }
+
+        static double Mb(long b) => Math.Round(b / 1048576.0, 1);
+        return new RssGrowth(first.Completed, Mb(first.ServerRssBytes), last.Completed, Mb(last.ServerRssBytes), window,
+            Mb(last.ServerRssBytes - first.ServerRssBytes));
+    }
+}

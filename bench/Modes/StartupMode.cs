@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Health.V1;
+using StudentPerformance.Bench.Cli;
+using StudentPerformance.Bench.Load;
+
+namespace StudentPerformance.Bench.Modes;
+
+/// <summary>
+/// <c>startup</c>: start the predictor (a process, or a container with <c>--image</c>), time until gRPC Health
+/// reports SERVING, read its RSS at that moment, stop it; repeat and report the median.
+/// </summary>
+internal static class StartupMode
+{
+    /// <summary>How the predictor is told its port: the standard ASP.NET Core URL setting, HTTP/2 only.</summary>
+    private static readonly string[] DefaultEnv =
+    [
+        "ASPNETCORE_URLS=http://127.0.0.1:{port}",
+        "Kestrel__EndpointDefaults__Protocols=Http2",
+    ];
+
+    public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
+    {
+        var runs = options.Int("runs", 5, 1, 100);
+        var timeout = options.Seconds("timeout", 30, 600);
+        var image = options.StringOrNull("image");
+        var echo = options.Flag("echo");
+        var command = options.StringOrNull("command");
+        var env = options.All("env");
+        var grace = options.Seconds("grace", 10, 120);
+        options.ThrowOnUnknown();
+
+        var results = new List<StartupRun>();
+        for (var i = 0; i < runs && !cancellationToken.IsCancellationRequested; i++)
+        {
+            var run = image is not null
+                ? await RunContainerAsync(image, timeout, cancellationToken)
+                : await RunProcessAsync(echo ? null : command ?? DefaultCommand(), env.Count > 0 ? env : DefaultEnv, timeout, grace, cancellationToken);
+            results.Add(run);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {i + 1}: first answer {run.FirstAnswerMs:0} ms, SERVING {run.ServingMs:0} ms, RSS {run.RssMb:0.0} MB, " +
+                $"SIGTERM to exit {run.StopMs:0} ms (exit {run.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "killed"})"));
+        }
+
+        var ok = results.Where(r => r.ServingMs is not null).ToList();
+        double? Median(Func<StartupRun, double?> f)
+        {
+            var v = ok.Select(f).OfType<double>().Order().ToList();
+            return v.Count == 0 ? null : Math.Round(v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2, 1);
+        }
+
+        var what = image is not null ? $"container {image}" : echo ? "echo" : command ?? DefaultCommand();
+        Report.Print(
+            ["target", "runs", "serving", "median to SERVING ms", "median first answer ms", "median RSS MB", "median stop ms"],
+            [[what, Report.F(results.Count), Report.F(ok.Count), Report.F(Median(r => r.ServingMs)), Report.F(Median(r => r.FirstAnswerMs)),
+              Report.F(Median(r => r.RssMb)), Report.F(Median(r => r.StopMs))]]);
+        Report.JsonLine(new
+        {
+            mode = "startup",
+            date = Report.Now(),
+            target = what,
+            runs = results.Count,
+            serving = ok.Count,
+            median_serving_ms = Median(r => r.ServingMs),
+            median_first_answer_ms = Median(r => r.FirstAnswerMs),
+            median_rss_mb = Median(r => r.RssMb),
+            median_stop_ms = Median(r => r.StopMs),
+            all = results,
+        });
+        return ok.Count == results.Count ? 0 : 1;
+    }
+
+    private static string DefaultCommand() =>
+        "dotnet " + Path.Combine(RepoPaths.Root(), "services", "Predictor", "bin", "Release", "net10.0", "Predictor.dll");
+
+    private static async Task<StartupRun> RunProcessAsync(
+        string? command, IReadOnlyList<string> env, TimeSpan timeout, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var port = RepoPaths.FreePort();
+        var started = Stopwatch.GetTimestamp();
+        using var child = command is null
+            ? ChildProcess.StartSelf(["echo", "--port", port.ToString(CultureInfo.InvariantCulture), "--max-seconds", "600"])
+            : StartCommand(command, env, port);
+        _ = DrainAsync(child.Process);
+        var (first, serving) = await WaitServingAsync(new Uri($"http://127.0.0.1:{port}"), started, timeout, () => child.Process.HasExited, cancellationToken);
+        var rss = ProcessSample.Read(child.Pid)?.RssBytes;
+        var stopping = Stopwatch.GetTimestamp();
+        var exit = await child.TerminateAsync(grace);
+        var stopMs = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds;
+        return new StartupRun(first, serving, rss is null ? null : Math.Round(rss.Value / 1048576.0, 1), Math.Round(stopMs, 1), exit);
+    }
+
+    private static ChildProcess StartCommand(string command, IReadOnlyList<string> env, int port)
+    {
+        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var vars = env.Select(e => e.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            .Select(e => e.Split('=', 2))
+            .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
+        return ChildProcess.Start(parts[0], parts[1..], vars);
+    }
+
+    private static async Task<StartupRun> RunContainerAsync(string image, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var name = "bench-startup-" + Guid.NewGuid().ToString("N")[..10];
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await DockerAsync(["run", "-d", "--name", name, "-p", "127.0.0.1::8000", image], cancellationToken);
+            var mapped = (await DockerAsync(["port", name, "8000/tcp"], cancellationToken)).Split('\n')[0].Trim();
+            var (first, serving) = await WaitServingAsync(new Uri($"http://{mapped}"), started, timeout, () => false, cancellationToken);
+            var pid = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.Pid}}", name], cancellationToken), CultureInfo.InvariantCulture);
+            var rss = ProcessSample.Read(pid)?.RssBytes;
+            var stopping = Stopwatch.GetTimestamp();
+            await DockerAsync(["stop", "-t", "10", name], cancellationToken);
+            var stopMs = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds;
+            var exit = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.ExitCode}}", name], cancellationToken), CultureInfo.InvariantCulture);
+            return new StartupRun(first, serving, rss is null ? null : Math.Round(rss.Value / 1048576.0, 1), Math.Round(stopMs, 1), exit);
+        }
+        finally
+        {
+            await DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false);
+        }
+    }
+
+    /// <summary>Runs Debian's docker client (the one with the engine's API version) and returns its stdout.</summary>
+    public static async Task<string> DockerAsync(IEnumerable<string> args, CancellationToken cancellationToken, bool throwOnError = true)
+    {
+        using var child = ChildProcess.Start("/usr/bin/docker", args);
+        var stdout = child.Process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = child.Process.StandardError.ReadToEndAsync(cancellationToken);
+        await child.Process.WaitForExitAsync(cancellationToken);
+        if (throwOnError && child.Process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"docker {string.Join(' ', args)} failed: {(await stderr).Trim()}");
+        }
+
+        return (await stdout).Trim();
+    }
+
+    /// <summary>
+    /// Polls Health.Check every 2 ms. Returns the time of the first answer of any kind (the port is up) and of the
+    /// first SERVING, both from <paramref name="started"/>; null when it never got there.
+    /// </summary>
+    private static async Task<(double? FirstMs, double? ServingMs)> WaitServingAsync(
+        Uri address, long started, TimeSpan timeout, Func<bool> exited, CancellationToken cancellationToken)
+    {
+        using var channel = ClosedLoop.CreateChannel(address);
+        var health = new Health.HealthClient(channel);
+        double? first = null;
+        while (Stopwatch.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var reply = await health.CheckAsync(new HealthCheckRequest(),
+                    deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken);
+                var now = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                first ??= now;
+                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return (Math.Round(first.Value, 1), Math.Round(now, 1));
+                }
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable && e.StatusCode != StatusCode.DeadlineExceeded)
+            {
+                // The server answered (for example NOT_FOUND while health is still being wired): it is up.
+                first ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+            catch (RpcException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(2, CancellationToken.None);
+        }
+
+        return (first is null ? null : Math.Round(first.Value, 1), null);
+    }
+
+    // Unread pipes fill up and block a chatty child; drain them.
+    private static async Task DrainAsync(Process process)
+    {
+        var a = process.StandardOutput.ReadToEndAsync();
+        var b = process.StandardError.ReadToEndAsync();
+        await Task.WhenAll(a, b);
+    }
+
+    private sealed record StartupRun(double? FirstAnswerMs, double? ServingMs, double? RssMb, double StopMs, int? ExitCode);
+}
