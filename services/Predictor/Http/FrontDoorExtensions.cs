@@ -1,10 +1,10 @@
-using TypeRegistry = Google.Protobuf.Reflection.TypeRegistry;
 using Google.Rpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using StudentPerformance.Predictor.Health;
+using TypeRegistry = Google.Protobuf.Reflection.TypeRegistry;
 
 namespace StudentPerformance.Predictor.Http;
 
