@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Time.Testing;
+using StudentPerformance.Deployer.Readiness;
+
+namespace Deployer.Tests.Readiness;
+
+public class WaitTests
+{
+    [Fact]
+    public async Task UntilAsync_ConditionBecomesTrue_ReturnsTrue()
+    {
+        var time = new FakeTimeProvider();
+        var calls = 0;
+
+        var waiting = Wait.UntilAsync(_ => Task.FromResult(++calls == 3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time, CancellationToken.None);
+        while (!waiting.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+
+        Assert.True(await waiting);
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public async Task UntilAsync_ConditionThrowsThenTimesOut_ReturnsFalse()
+    {
+        var time = new FakeTimeProvider();
+
+        var waiting = Wait.UntilAsync(_ => throw new HttpRequestException("refused"), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), time, CancellationToken.None);
+        while (!waiting.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+
+        Assert.False(await waiting);
+    }
+
+    [Fact]
+    public void Judge_ScoreOutOfRangeOrNaN_Fails()
+    {
+        Assert.True(GoldenCheck.Judge(71.5, 0, 100).Passed);
+        Assert.False(GoldenCheck.Judge(-3, 0, 100).Passed);
+        Assert.False(GoldenCheck.Judge(double.NaN, 0, 100).Passed);
+        Assert.False(GoldenCheck.Judge(double.PositiveInfinity, 0, 100).Passed);
+    }
+}
