@@ -1,10 +1,25 @@
+using StudentPerformance.Predictor.Hosting;
+using StudentPerformance.Predictor.Http;
 using StudentPerformance.Predictor.Training;
 
-// One executable, two commands: `train` builds a model file; anything else serves it.
-if (args.Length > 0 && args[0] == "train")
+// One executable, three commands: `train` builds a model file, `probe` asks a running server for its health
+// (the container HEALTHCHECK has no shell and no grpcurl), anything else serves.
+switch (args)
 {
-    return await TrainCommand.RunAsync(args[1..]);
+    case ["train", .. var rest]:
+        return await TrainCommand.RunAsync(rest);
+    case ["probe", .. var rest]:
+        return await ProbeCommand.RunAsync(rest);
 }
 
-Console.Error.WriteLine("serve: not implemented yet");
-return 2;
+// Content root is the executable's folder, so appsettings.json is found from any working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddPredictor();
+builder.AddFrontDoor();
+
+var app = builder.Build();
+app.MapPredictor();
+app.MapFrontDoor();
+
+// Not app.Run(): the exit code must say whether the model could be served.
+return await app.RunPredictorAsync();
