@@ -1,0 +1,98 @@
+using Grpc.Core;
+using StudentPerformance.Delivery.Tests.Docker;
+using StudentPerformance.V1;
+
+namespace StudentPerformance.Delivery.Tests;
+
+/// <summary>The predictor image as an operator runs it: ports on the host, health, predictions, user, size.</summary>
+[Collection(BuiltImagesDefinition.Name)]
+public sealed class PredictorImageTests(PredictorImageFixture fixture)
+{
+    private const int GrpcPort = 8000;
+    private const int HttpPort = 8080;
+    private const long AppLayersLimitBytes = 60L * 1024 * 1024;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Run_PublishedGrpcPort_ServesHealthAndPredict()
+    {
+        // Arrange
+        await using var container = await RunningContainer.StartAsync(fixture.Image, [GrpcPort, HttpPort]);
+        using var predictor = new PredictorEndpoint(await container.HostPortAsync(GrpcPort));
+        await predictor.WaitUntilServingAsync(StartTimeout, container.LogsAsync);
+
+        // Act
+        var reply = await predictor.Predictor.PredictAsync(new PredictRequest { Student = PredictorEndpoint.SampleStudent() });
+
+        // Assert
+        Assert.InRange(reply.MathScore, 0, 100);
+        Assert.False(string.IsNullOrWhiteSpace(reply.ModelVersion), "the reply names no model version");
+    }
+
+    [Fact]
+    public async Task Run_InvalidStudent_ReturnsInvalidArgument()
+    {
+        // Arrange
+        await using var container = await RunningContainer.StartAsync(fixture.Image, [GrpcPort]);
+        using var predictor = new PredictorEndpoint(await container.HostPortAsync(GrpcPort));
+        await predictor.WaitUntilServingAsync(StartTimeout, container.LogsAsync);
+        var student = PredictorEndpoint.SampleStudent();
+        student.Gender = "not a gender";
+
+        // Act
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => predictor.Predictor.PredictAsync(new PredictRequest { Student = student }).ResponseAsync);
+
+        // Assert: the container keeps serving after bad input.
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.True(await predictor.IsServingAsync());
+    }
+
+    [Fact]
+    public async Task Run_Process_RunsAsNonRootUser1654()
+    {
+        // Arrange
+        await using var container = await RunningContainer.StartAsync(fixture.Image, [GrpcPort]);
+        using var predictor = new PredictorEndpoint(await container.HostPortAsync(GrpcPort));
+        await predictor.WaitUntilServingAsync(StartTimeout, container.LogsAsync);
+
+        // Act: the uid of every process in the container, as the host's kernel sees it.
+        var top = (await DockerCli.RunAsync("top", container.Name, "-o", "uid")).EnsureSuccess().StdOut;
+        var uids = top.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Trim()).ToList();
+
+        // Assert
+        Assert.NotEmpty(uids);
+        Assert.All(uids, uid => Assert.Equal("1654", uid));
+        Assert.Equal("1654:1654", await container.InspectAsync("{{.Config.User}}"));
+    }
+
+    [Fact]
+    public async Task Run_DockerHealthcheck_TurnsHealthy()
+    {
+        // Arrange
+        await using var container = await RunningContainer.StartAsync(fixture.Image, [GrpcPort]);
+
+        // Act: Docker runs the image's own HEALTHCHECK (the app's probe mode, no shell in the image).
+        await Wait.UntilAsync(
+            async () => await container.InspectAsync("{{.State.Health.Status}}") == "healthy",
+            StartTimeout,
+            "Docker health status 'healthy'",
+            async () => await container.InspectAsync("{{json .State.Health}}") + "\n" + await container.LogsAsync());
+
+        // Assert
+        Assert.Equal("0", await container.InspectAsync("{{.RestartCount}}"));
+    }
+
+    [Fact]
+    public async Task Image_AppLayers_AreAtMost60MB()
+    {
+        // Arrange
+        var runtimeImage = await ImageBuild.RuntimeBaseImageAsync(ImageBuild.PredictorDockerfile);
+
+        // Act
+        var appBytes = await DockerCli.ImageSizeAsync(fixture.Image) - await DockerCli.ImageSizeAsync(runtimeImage);
+
+        // Assert
+        Assert.InRange(appBytes, 1, AppLayersLimitBytes);
+    }
+}
