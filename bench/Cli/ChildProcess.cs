@@ -84,6 +84,14 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>Reads and discards stdout and stderr: unread pipes fill up and block a chatty child.</summary>
+    public async Task DrainAsync()
+    {
+        var a = Process.StandardOutput.ReadToEndAsync();
+        var b = Process.StandardError.ReadToEndAsync();
+        await Task.WhenAll(a, b);
+    }
+
     public void Dispose()
     {
         try

@@ -122,6 +122,17 @@ internal sealed class Options
         return TimeSpan.FromSeconds(v);
     }
 
+    /// <summary>Checks for unknown options before anything slow starts; <paramref name="later"/> are read afterwards.</summary>
+    public void ThrowOnUnknownExcept(params IEnumerable<string>[] later)
+    {
+        foreach (var names in later)
+        {
+            _known.UnionWith(names);
+        }
+
+        ThrowOnUnknown();
+    }
+
     public void ThrowOnUnknown()
     {
         var unknown = _items.Select(i => i.Name).Where(n => !_known.Contains(n)).Distinct().ToList();

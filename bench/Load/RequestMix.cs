@@ -6,6 +6,8 @@ namespace StudentPerformance.Bench.Load;
 /// <summary>The students a run sends: one fixed record, or random valid records drawn from the served schema.</summary>
 internal static class RequestMix
 {
+    public static readonly string[] OptionNames = ["mix", "seed"];
+
     /// <summary>The first row of the public dataset.</summary>
     public static Student Fixed() => new()
     {

@@ -9,12 +9,14 @@ internal static class BatchMode
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var address = new Uri(options.String("address", "http://127.0.0.1:8000"));
-        var settings = PredictMode.ReadSettings(options, address, connections: 1, perConnection: 2);
+        var settings = PredictMode.ReadSettings(options, connections: 1, perConnection: 2);
         var sizes = options.Ints("sizes", [1, 100, 1000, 10_000]);
         var compare = options.Flag("compare-echo");
+        options.ThrowOnUnknownExcept(Target.OptionNames, RequestMix.OptionNames);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        var address = target.Address;
+        settings = settings with { Address = address, ServerPid = target.Pid };
         var students = await RequestMix.FromOptionsAsync(options, address, sizes.Max(), cancellationToken);
-        options.ThrowOnUnknown();
 
         var rows = new List<Summary>();
         var failed = false;

@@ -17,16 +17,16 @@ internal static partial class H2loadMode
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var address = new Uri(options.String("address", "http://127.0.0.1:8000"));
         var requests = options.Int("requests", 200_000, 1, 10_000_000);
         var clients = options.Int("connections", 2, 1, 256);
         var streams = options.Int("per-connection", 16, 1, 1024);
         var warmup = options.Seconds("warmup", 3, 600);
         var frameOut = options.StringOrNull("frame-out");
-        var pid = options.Int("pid", 0);
         var skipClient = options.Flag("no-client");
         var compare = options.Flag("compare-echo");
-        options.ThrowOnUnknown();
+        options.ThrowOnUnknownExcept(Target.OptionNames);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        var (address, pid) = (target.Address, target.Pid);
 
         var frame = Frame(new PredictRequest { Student = RequestMix.Fixed() });
         var file = frameOut ?? Path.Combine(Path.GetTempPath(), $"bench-predict-{Environment.ProcessId}.grpc");

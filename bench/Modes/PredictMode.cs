@@ -12,11 +12,13 @@ internal static class PredictMode
 {
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
-        var address = new Uri(options.String("address", "http://127.0.0.1:8000"));
-        var settings = ReadSettings(options, address);
+        var settings = ReadSettings(options);
         var compare = options.Flag("compare-echo");
+        options.ThrowOnUnknownExcept(Target.OptionNames, RequestMix.OptionNames);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        var address = target.Address;
+        settings = settings with { Address = address, ServerPid = target.Pid };
         var students = await RequestMix.FromOptionsAsync(options, address, 4096, cancellationToken);
-        options.ThrowOnUnknown();
 
         var requests = students.Select(s => new PredictRequest { Student = s }).ToArray();
         var predict = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken);
@@ -67,14 +69,15 @@ internal static class PredictMode
         return predict.Failed > 0 ? 1 : 0;
     }
 
-    public static LoadSettings ReadSettings(Options options, Uri address, int connections = 2, int perConnection = 16) => new(
-        address,
+    /// <summary>The load options; the address and pid come from <see cref="Target"/>.</summary>
+    public static LoadSettings ReadSettings(Options options, int connections = 2, int perConnection = 16) => new(
+        new Uri("http://127.0.0.1:8000"),
         options.Int("connections", connections, 1, 256),
         options.Int("per-connection", perConnection, 1, 1024),
         options.Seconds("duration", 10),
         options.Seconds("warmup", 3, 600),
         options.Int("requests", 0, 0, 100_000_000),
-        options.Int("pid", 0),
+        0,
         options.Seconds("sample-every", 0, 60));
 
     private static ClosedLoop.Call Call(PredictRequest[] requests)

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Grpc.Core;
-using Grpc.Health.V1;
 using StudentPerformance.Bench.Cli;
 using StudentPerformance.Bench.Load;
 
@@ -13,13 +11,6 @@ namespace StudentPerformance.Bench.Modes;
 /// </summary>
 internal static class StartupMode
 {
-    /// <summary>How the predictor is told its port: the standard ASP.NET Core URL setting, HTTP/2 only.</summary>
-    private static readonly string[] DefaultEnv =
-    [
-        "ASPNETCORE_URLS=http://127.0.0.1:{port}",
-        "Kestrel__EndpointDefaults__Protocols=Http2",
-    ];
-
     public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
     {
         var runs = options.Int("runs", 5, 1, 100);
@@ -36,7 +27,7 @@ internal static class StartupMode
         {
             var run = image is not null
                 ? await RunContainerAsync(image, timeout, cancellationToken)
-                : await RunProcessAsync(echo ? null : command ?? DefaultCommand(), env.Count > 0 ? env : DefaultEnv, timeout, grace, cancellationToken);
+                : await RunProcessAsync(echo ? null : command ?? Target.DefaultCommand(), [.. Target.DefaultEnv, .. env], timeout, grace, cancellationToken);
             results.Add(run);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run {i + 1}: first answer {run.FirstAnswerMs:0} ms, SERVING {run.ServingMs:0} ms, RSS {run.RssMb:0.0} MB, " +
@@ -50,7 +41,7 @@ internal static class StartupMode
             return v.Count == 0 ? null : Math.Round(v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2, 1);
         }
 
-        var what = image is not null ? $"container {image}" : echo ? "echo" : command ?? DefaultCommand();
+        var what = image is not null ? $"container {image}" : echo ? "echo" : command ?? Target.DefaultCommand();
         Report.Print(
             ["target", "runs", "serving", "median to SERVING ms", "median first answer ms", "median RSS MB", "median stop ms"],
             [[what, Report.F(results.Count), Report.F(ok.Count), Report.F(Median(r => r.ServingMs)), Report.F(Median(r => r.FirstAnswerMs)),
@@ -71,19 +62,13 @@ internal static class StartupMode
         return ok.Count == results.Count ? 0 : 1;
     }
 
-    private static string DefaultCommand() =>
-        "dotnet " + Path.Combine(RepoPaths.Root(), "services", "Predictor", "bin", "Release", "net10.0", "Predictor.dll");
-
     private static async Task<StartupRun> RunProcessAsync(
         string? command, IReadOnlyList<string> env, TimeSpan timeout, TimeSpan grace, CancellationToken cancellationToken)
     {
-        var port = RepoPaths.FreePort();
         var started = Stopwatch.GetTimestamp();
-        using var child = command is null
-            ? ChildProcess.StartSelf(["echo", "--port", port.ToString(CultureInfo.InvariantCulture), "--max-seconds", "600"])
-            : StartCommand(command, env, port);
-        _ = DrainAsync(child.Process);
-        var (first, serving) = await WaitServingAsync(new Uri($"http://127.0.0.1:{port}"), started, timeout, () => child.Process.HasExited, cancellationToken);
+        var (child, port) = command is null ? StartEcho() : Target.Start(command, env);
+        using var _ = child;
+        var (first, serving) = await Target.WaitServingAsync(new Uri($"http://127.0.0.1:{port}"), started, timeout, () => child.Process.HasExited, cancellationToken);
         var rss = ProcessSample.Read(child.Pid)?.RssBytes;
         var stopping = Stopwatch.GetTimestamp();
         var exit = await child.TerminateAsync(grace);
@@ -91,13 +76,12 @@ internal static class StartupMode
         return new StartupRun(first, serving, rss is null ? null : Math.Round(rss.Value / 1048576.0, 1), Math.Round(stopMs, 1), exit);
     }
 
-    private static ChildProcess StartCommand(string command, IReadOnlyList<string> env, int port)
+    private static (ChildProcess Child, int Port) StartEcho()
     {
-        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var vars = env.Select(e => e.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal))
-            .Select(e => e.Split('=', 2))
-            .ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
-        return ChildProcess.Start(parts[0], parts[1..], vars);
+        var port = RepoPaths.FreePort();
+        var child = ChildProcess.StartSelf(["echo", "--port", port.ToString(CultureInfo.InvariantCulture), "--max-seconds", "600"]);
+        _ = child.DrainAsync();
+        return (child, port);
     }
 
     private static async Task<StartupRun> RunContainerAsync(string image, TimeSpan timeout, CancellationToken cancellationToken)
@@ -108,7 +92,7 @@ internal static class StartupMode
         {
             await DockerAsync(["run", "-d", "--name", name, "-p", "127.0.0.1::8000", image], cancellationToken);
             var mapped = (await DockerAsync(["port", name, "8000/tcp"], cancellationToken)).Split('\n')[0].Trim();
-            var (first, serving) = await WaitServingAsync(new Uri($"http://{mapped}"), started, timeout, () => false, cancellationToken);
+            var (first, serving) = await Target.WaitServingAsync(new Uri($"http://{mapped}"), started, timeout, () => false, cancellationToken);
             var pid = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.Pid}}", name], cancellationToken), CultureInfo.InvariantCulture);
             var rss = ProcessSample.Read(pid)?.RssBytes;
             var stopping = Stopwatch.GetTimestamp();
@@ -136,53 +120,6 @@ internal static class StartupMode
         }
 
         return (await stdout).Trim();
-    }
-
-    /// <summary>
-    /// Polls Health.Check every 2 ms. Returns the time of the first answer of any kind (the port is up) and of the
-    /// first SERVING, both from <paramref name="started"/>; null when it never got there.
-    /// </summary>
-    private static async Task<(double? FirstMs, double? ServingMs)> WaitServingAsync(
-        Uri address, long started, TimeSpan timeout, Func<bool> exited, CancellationToken cancellationToken)
-    {
-        using var channel = ClosedLoop.CreateChannel(address);
-        var health = new Health.HealthClient(channel);
-        double? first = null;
-        while (Stopwatch.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                var reply = await health.CheckAsync(new HealthCheckRequest(),
-                    deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken);
-                var now = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                first ??= now;
-                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
-                {
-                    return (Math.Round(first.Value, 1), Math.Round(now, 1));
-                }
-            }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Unavailable && e.StatusCode != StatusCode.DeadlineExceeded)
-            {
-                // The server answered (for example NOT_FOUND while health is still being wired): it is up.
-                first ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            }
-            catch (RpcException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(2, CancellationToken.None);
-        }
-
-        return (first is null ? null : Math.Round(first.Value, 1), null);
-    }
-
-    // Unread pipes fill up and block a chatty child; drain them.
-    private static async Task DrainAsync(Process process)
-    {
-        var a = process.StandardOutput.ReadToEndAsync();
-        var b = process.StandardError.ReadToEndAsync();
-        await Task.WhenAll(a, b);
     }
 
     private sealed record StartupRun(double? FirstAnswerMs, double? ServingMs, double? RssMb, double StopMs, int? ExitCode);
