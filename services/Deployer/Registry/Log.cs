@@ -3,10 +3,14 @@ namespace StudentPerformance.Deployer.Registry;
 // Event ids 2000-2099 belong to the registry. No method takes a token, password or key.
 internal static partial class Log
 {
-    [LoggerMessage(2000, LogLevel.Warning, "Registry call failed ({Reason}); retry {Attempt} in {Delay}")]
+    internal const int RetryEventId = 2000;
+    internal const int CircuitOpenedEventId = 2001;
+    internal const int BearerTokenIssuedEventId = 2005;
+
+    [LoggerMessage(RetryEventId, LogLevel.Warning, "Registry call failed ({Reason}); retry {Attempt} in {Delay}")]
     public static partial void RegistryRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
 
-    [LoggerMessage(2001, LogLevel.Warning, "Registry circuit opened for {BreakDuration} after repeated failures ({Reason})")]
+    [LoggerMessage(CircuitOpenedEventId, LogLevel.Warning, "Registry circuit opened for {BreakDuration} after repeated failures ({Reason})")]
     public static partial void RegistryCircuitOpened(ILogger logger, TimeSpan breakDuration, string reason);
 
     [LoggerMessage(2002, LogLevel.Information, "Registry circuit closed; the registry answers again")]
@@ -18,7 +22,7 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Information, "Tag {Repository}:{Tag} does not exist in the registry")]
     public static partial void TagNotFound(ILogger logger, string repository, string tag);
 
-    [LoggerMessage(2005, LogLevel.Debug, "Registry at {Realm} issued a bearer token for scope {Scope}, valid until {ExpiresAt}")]
+    [LoggerMessage(BearerTokenIssuedEventId, LogLevel.Debug, "Registry at {Realm} issued a bearer token for scope {Scope}, valid until {ExpiresAt}")]
     public static partial void BearerTokenIssued(ILogger logger, string realm, string scope, DateTimeOffset expiresAt);
 
     [LoggerMessage(2006, LogLevel.Warning, "Registry omitted Docker-Content-Digest for {Repository}:{Tag}; computed it from the manifest body")]
