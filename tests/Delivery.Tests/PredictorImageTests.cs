@@ -57,8 +57,11 @@ public sealed class PredictorImageTests(PredictorImageFixture fixture)
         await predictor.WaitUntilServingAsync(StartTimeout, container.LogsAsync);
 
         // Act: the uid of every process in the container, as the host's kernel sees it.
-        var top = (await DockerCli.RunAsync("top", container.Name, "-o", "uid")).EnsureSuccess().StdOut;
-        var uids = top.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Trim()).ToList();
+        var top = (await DockerCli.RunAsync("top", container.Name, "-o", "pid,uid")).EnsureSuccess().StdOut;
+        var uids = top.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])
+            .ToList();
 
         // Assert
         Assert.NotEmpty(uids);
