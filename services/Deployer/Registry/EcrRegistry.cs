@@ -84,17 +84,16 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         _pipeline = pipelines.GetPipeline(RegistryResilience.PipelineKey);
         _timeProvider = timeProvider;
         _logger = logger;
-        _target = new Lazy<(RegionEndpoint, Uri)>(ResolveTarget);
+        // PublicationOnly: a failed lookup (no region yet, instance metadata not up at boot) is retried on the next call.
+        _target = new Lazy<(RegionEndpoint, Uri)>(ResolveTarget, LazyThreadSafetyMode.PublicationOnly);
     }
 
     /// <summary>
-    /// The proxy endpoint's host plus the repository. Known after the first successful call; before that it is
-    /// derived from RegistryId and Region when both are configured.
+    /// The proxy endpoint's host plus the repository, as GetAuthorizationToken reports it (ResolveDigestAsync fetches
+    /// it on first use). Before that it is derived from RegistryId and Region when both are known, else it is the
+    /// bare repository name. Never throws: the worker reads it at start, before the registry has answered.
     /// </summary>
-    public string ImageName => _imageName
-        ?? (string.IsNullOrEmpty(_options.RegistryId)
-            ? throw new InvalidOperationException("The ECR image name is known after the first ResolveDigestAsync or GetPullCredentialsAsync (or set Deployer:Registry:RegistryId).")
-            : $"{_options.RegistryId}.dkr.ecr.{_target.Value.Region.SystemName}.{_target.Value.Region.PartitionDnsSuffix ?? "amazonaws.com"}/{_repository}");
+    public string ImageName => _imageName ?? DerivedImageName();
 
     public async Task<string?> ResolveDigestAsync(string tag, CancellationToken cancellationToken)
     {
@@ -280,6 +279,25 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         // Types come as "ImageNotFoundException", "com.amazonaws.ecr#ImageNotFoundException" or "X:http://...".
         type = type?.Split('#')[^1].Split(':')[0];
         return string.IsNullOrEmpty(type) ? null : type;
+    }
+
+    private string DerivedImageName()
+    {
+        if (string.IsNullOrEmpty(_options.RegistryId))
+        {
+            return _repository;
+        }
+
+        try
+        {
+            var region = _target.Value.Region;
+            return $"{_options.RegistryId}.dkr.ecr.{region.SystemName}.{region.PartitionDnsSuffix ?? "amazonaws.com"}/{_repository}";
+        }
+        catch (RegistryException)
+        {
+            // No region yet; the first call reports that clearly.
+            return _repository;
+        }
     }
 
     private (RegionEndpoint Region, Uri Endpoint) ResolveTarget()

@@ -6,6 +6,7 @@ internal static partial class Log
     internal const int RetryEventId = 2000;
     internal const int CircuitOpenedEventId = 2001;
     internal const int BearerTokenIssuedEventId = 2005;
+    internal const int DigestComputedFromBodyEventId = 2006;
 
     [LoggerMessage(RetryEventId, LogLevel.Warning, "Registry call failed ({Reason}); retry {Attempt} in {Delay}")]
     public static partial void RegistryRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
@@ -25,7 +26,7 @@ internal static partial class Log
     [LoggerMessage(BearerTokenIssuedEventId, LogLevel.Debug, "Registry at {Realm} issued a bearer token for scope {Scope}, valid until {ExpiresAt}")]
     public static partial void BearerTokenIssued(ILogger logger, string realm, string scope, DateTimeOffset expiresAt);
 
-    [LoggerMessage(2006, LogLevel.Warning, "Registry omitted Docker-Content-Digest for {Repository}:{Tag}; computed it from the manifest body")]
+    [LoggerMessage(DigestComputedFromBodyEventId, LogLevel.Warning, "Registry omitted Docker-Content-Digest for {Repository}:{Tag}; computed it from the manifest body")]
     public static partial void DigestComputedFromBody(ILogger logger, string repository, string tag);
 
     [LoggerMessage(2007, LogLevel.Information, "Fetched ECR pull credentials for {ServerAddress}, valid until {ExpiresAt}")]

@@ -229,6 +229,24 @@ public sealed class EcrRegistryTests
         Assert.Equal(0, host.Logs.Count(Log.RetryEventId));
     }
 
+    [Theory]
+    [InlineData("210987654321", "210987654321.dkr.ecr.eu-west-1.amazonaws.com/student-performance")]
+    [InlineData(null, "student-performance")]
+    public async Task ImageName_BeforeAnyCall_IsDerivedWithoutThrowing(string? registryId, string expected)
+    {
+        // Arrange: the worker reads ImageName at start, before ECR has answered (nothing listens on this endpoint).
+        await using var host = ForEcr(new Uri("http://127.0.0.1:9"), new AwsIdentity(EcrStandIn.Credentials), extra: new Dictionary<string, string?>
+        {
+            ["Deployer:Registry:RegistryId"] = registryId,
+        });
+
+        // Act
+        var name = host.Registry.ImageName;
+
+        // Assert
+        Assert.Equal(expected, name);
+    }
+
     private static RegistryTestHost ForEcr(Uri endpoint, AwsIdentity identity, TimeProvider? clock = null, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>

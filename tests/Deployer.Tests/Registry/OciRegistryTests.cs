@@ -1,4 +1,6 @@
 using Deployer.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using StudentPerformance.Deployer.Registry;
 
 namespace Deployer.Tests.Registry;
@@ -215,6 +217,55 @@ public sealed class OciRegistryTests
         Assert.NotNull(paused);
         Assert.Equal(1, host.Logs.Count(Log.CircuitOpenedEventId));
         Assert.Equal(pushed, recovered);
+    }
+
+    [Fact]
+    public async Task ResolveDigestAsync_MultiArchTag_ReturnsManifestListDigest()
+    {
+        // Arrange: the digest to pin is the list's, not one platform's, or RepoDigests never match after a pull.
+        await using var registry = await LocalRegistry.StartAsync();
+        var listDigest = await registry.PushMultiArchAsync(Repository, "latest");
+        await using var host = RegistryTestHost.ForOci(registry.Endpoint, Repository);
+
+        // Act
+        var digest = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(listDigest, digest);
+    }
+
+    [Fact]
+    public async Task ResolveDigestAsync_RegistryOmitsDigestHeader_ComputesItFromManifestBytes()
+    {
+        // Arrange: a pass-through proxy in front of the real registry that drops Docker-Content-Digest, as some registries do.
+        await using var registry = await LocalRegistry.StartAsync();
+        var pushed = await registry.PushImageAsync(Repository, "latest");
+        using var upstream = new HttpClient();
+        var (proxy, proxyAddress) = await LocalRegistryLoopback.StartAsync(app => app.Map("/v2/{**path}", async context =>
+        {
+            using var forward = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(registry.Endpoint, context.Request.Path + context.Request.QueryString));
+            foreach (var accept in context.Request.Headers.Accept)
+            {
+                forward.Headers.TryAddWithoutValidation("Accept", accept);
+            }
+
+            using var response = await upstream.SendAsync(forward);
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            if (!HttpMethods.IsHead(context.Request.Method))
+            {
+                await context.Response.Body.WriteAsync(await response.Content.ReadAsByteArrayAsync());
+            }
+        }));
+        await using var _ = proxy;
+        await using var host = RegistryTestHost.ForOci(proxyAddress, Repository);
+
+        // Act
+        var digest = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(pushed, digest);
+        Assert.Equal(1, host.Logs.Count(Log.DigestComputedFromBodyEventId));
     }
 
     private static async Task<string?> PollUntilResolvedAsync(IImageRegistry registry)

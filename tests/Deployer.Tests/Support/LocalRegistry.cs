@@ -198,6 +198,25 @@ public sealed partial class LocalRegistry : IAsyncDisposable
         return match.Groups["digest"].Value;
     }
 
+    /// <summary>
+    /// Pushes two tiny images and a manifest list (amd64 + arm64) over them as <c>repository:tag</c>; returns the
+    /// list's digest that <c>docker manifest push</c> reported.
+    /// </summary>
+    public async Task<string> PushMultiArchAsync(string repository, string tag)
+    {
+        var amd64 = $"{HostPort}/{repository}:{tag}-amd64";
+        var arm64 = $"{HostPort}/{repository}:{tag}-arm64";
+        await PushImageAsync(repository, $"{tag}-amd64");
+        await PushImageAsync(repository, $"{tag}-arm64");
+        var list = $"{HostPort}/{repository}:{tag}";
+        await Docker.RunAsync(["manifest", "create", "--insecure", list, amd64, arm64]);
+        await Docker.RunAsync(["manifest", "annotate", "--arch", "arm64", list, arm64]);
+        var output = await Docker.RunAsync(["manifest", "push", "--insecure", "--purge", list]);
+        var digest = output.Trim().Split('\n')[^1].Trim();
+        Assert.Matches("^sha256:[a-f0-9]{64}$", digest);
+        return digest;
+    }
+
     /// <summary>Remembers an image reference to remove from the engine at dispose (for example one pulled by digest).</summary>
     public void TrackForCleanup(string reference) => _pushedReferences.Add(reference);
 
