@@ -59,11 +59,19 @@
       categorical: info.categoricalFields ?? [],
       numeric: info.numericFields?.length ? info.numericFields : defaultNumeric,
     };
+    // With an odd number of selects, the one with the longest values spans the row, so the two score inputs
+    // still sit side by side.
+    const longest = (f) => Math.max(0, ...(f.allowedValues ?? []).map((v) => v.length));
+    const wide = schema.categorical.length % 2 === 1
+      ? schema.categorical.reduce((a, b) => (longest(b) > longest(a) ? b : a)).name
+      : null;
     fields.replaceChildren(
       ...schema.categorical.map((f) => {
         const select = el("select", {}, [el("option", { value: "", textContent: "Choose\u2026" })]);
         for (const value of f.allowedValues ?? []) select.append(el("option", { value, textContent: value }));
-        return fieldBox(f.name, select);
+        const box = fieldBox(f.name, select);
+        if (f.name === wide) box.classList.add("wide");
+        return box;
       }),
       ...schema.numeric.map((f) => {
         const input = el("input", { type: "number", step: "any", inputMode: "decimal" });
@@ -77,12 +85,14 @@
     fields.removeAttribute("aria-busy");
     button.disabled = false;
 
-    const metrics = info.holdout
-      ? `, holdout R\u00b2 ${Number(info.holdout.r2 ?? 0).toFixed(3)}, RMSE ${Number(info.holdout.rmse ?? 0).toFixed(2)}`
-      : "";
-    const trained = info.trainedAt ? `, trained ${info.trainedAt.slice(0, 10)}` : "";
-    $("model-summary").textContent =
-      `${info.modelVersion ?? "unknown"} (${info.algorithm || "ML.NET"}${trained}${metrics})`;
+    $("model-version").textContent = info.modelVersion ?? "unknown";
+    $("model-trained").textContent = info.trainedAt
+      ? `${info.trainedAt.slice(0, 10)} on ${info.trainingData?.name || "unknown data"}`
+      : "\u2013";
+    $("model-holdout").textContent = info.holdout
+      ? `R\u00b2 ${Number(info.holdout.r2 ?? 0).toFixed(3)}, RMSE ${Number(info.holdout.rmse ?? 0).toFixed(2)}`
+      : "\u2013";
+    $("model-algorithm").textContent = info.algorithm || "\u2013";
   }
 
   function clearErrors() {
@@ -96,7 +106,16 @@
     $("form-error").hidden = false;
   }
 
+  function clearResult(hint) {
+    $("result").className = "result-empty";
+    $("result-score").textContent = "\u2013";
+    $("result-meter").style.width = "0";
+    $("result-hint").textContent = hint;
+    $("result-version").textContent = "\u2013";
+  }
+
   function showErrors(body, status) {
+    clearResult("Correct the highlighted input and press Predict again.");
     const violations = (body?.details ?? []).flatMap((d) => d.fieldViolations ?? []);
     const unplaced = [];
     for (const v of violations) {
@@ -165,10 +184,7 @@
   form.addEventListener("submit", predict);
   form.addEventListener("reset", () => {
     clearErrors();
-    $("result").className = "result-empty";
-    $("result-score").textContent = "\u2013";
-    $("result-meter").style.width = "0";
-    $("result-hint").textContent = "Fill in the form and press Predict.";
+    clearResult("Fill in the form and press Predict.");
   });
   loadModel();
 })();
