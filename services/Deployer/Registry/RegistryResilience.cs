@@ -50,13 +50,13 @@ public static class RegistryResilience
             });
         }
 
-        // Polling every 30 s makes about four attempts per failed poll: two failed polls open the circuit,
-        // so a long outage costs one quick failure per poll instead of a full retry ladder.
+        // Two failed polls within two minutes open the circuit (a poll is one attempt plus its retries), so a long
+        // outage costs one probe per poll instead of a full retry ladder. Polls slower than that never hammer anyway.
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {
             ShouldHandle = shouldHandle,
-            FailureRatio = 0.8,
-            MinimumThroughput = 8,
+            FailureRatio = 0.5,
+            MinimumThroughput = 2 * (options.MaxRetryAttempts + 1),
             SamplingDuration = TimeSpan.FromMinutes(2),
             BreakDuration = options.BreakDuration,
             OnOpened = args =>

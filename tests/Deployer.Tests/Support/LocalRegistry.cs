@@ -46,7 +46,7 @@ public sealed partial class LocalRegistry : IAsyncDisposable
         Docker = new DockerCli(Path.Combine(root, "docker-config"));
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public LocalRegistryAuth Auth { get; }
 
@@ -103,8 +103,7 @@ public sealed partial class LocalRegistry : IAsyncDisposable
                 await File.WriteAllTextAsync(Path.Combine(root, "htpasswd"), line.Trim() + "\n");
             }
 
-            await File.WriteAllTextAsync(Path.Combine(root, "config.yml"), registry.Config());
-            await registry.RestartAsync();
+            await registry.StartOnFreePortAsync();
             if (auth != LocalRegistryAuth.Anonymous)
             {
                 await registry.Docker.RunAsync(["login", registry.HostPort, "--username", user, "--password-stdin"], stdin: secret);
@@ -129,6 +128,24 @@ public sealed partial class LocalRegistry : IAsyncDisposable
             }
 
             throw;
+        }
+    }
+
+    // Another test may grab the port between FreePort() and the registry's bind: then try another one.
+    private async Task StartOnFreePortAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await File.WriteAllTextAsync(Path.Combine(_root, "config.yml"), Config());
+            try
+            {
+                await RestartAsync();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && Output.Contains("address already in use", StringComparison.Ordinal))
+            {
+                Port = FreePort();
+            }
         }
     }
 
@@ -379,7 +396,8 @@ public sealed partial class LocalRegistry : IAsyncDisposable
 /// <summary>Debian's <c>/usr/bin/docker</c> with a private config directory (its own logins).</summary>
 public sealed class DockerCli(string configDirectory)
 {
-    public const string Binary = "/usr/bin/docker";
+    /// <summary>$DOCKER (scripts/test.sh sets it) or Debian's client; the first docker on PATH may lack features.</summary>
+    public static readonly string Binary = System.Environment.GetEnvironmentVariable("DOCKER") is { Length: > 0 } docker ? docker : "/usr/bin/docker";
 
     public string ConfigDirectory { get; } = configDirectory;
 
