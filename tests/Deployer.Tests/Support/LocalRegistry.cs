@@ -206,9 +206,21 @@ public sealed partial class LocalRegistry : IAsyncDisposable
         }
 
         await Docker.RunAsync(["import", "--change", $"LABEL sp.test={RandomSuffix()}", layer, reference]);
-        _pushedReferences.Add(reference);
-        var output = await Docker.RunAsync(["push", reference]);
         File.Delete(layer);
+        _pushedReferences.Add(reference);
+        return await PushExistingAsync(reference, repository, tag);
+    }
+
+    /// <summary>
+    /// Pushes an image the engine already has (for example a predictor image built by the test) as
+    /// <c>repository:tag</c> and returns the digest <c>docker push</c> reported. The source image stays; only the
+    /// registry tag is removed from the engine afterwards.
+    /// </summary>
+    public async Task<string> PushExistingAsync(string sourceImage, string repository, string tag)
+    {
+        var reference = $"{HostPort}/{repository}:{tag}";
+        await Docker.RunAsync(["tag", sourceImage, reference]);
+        var output = await Docker.RunAsync(["push", reference]);
         var match = PushDigest().Match(output);
         Assert.True(match.Success, $"docker push printed no digest:\n{output}");
         await Docker.RunAsync(["rmi", reference]);
