@@ -10,6 +10,8 @@ switch (args)
         return await TrainCommand.RunAsync(rest);
     case ["probe", .. var rest]:
         return await ProbeCommand.RunAsync(rest);
+    case ["generate-sample", .. var rest]:
+        return await GenerateSampleCommand.RunAsync(rest);
 }
 
 // Content root is the executable's folder, so appsettings.json is found from any working directory.

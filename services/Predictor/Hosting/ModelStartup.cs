@@ -38,7 +38,11 @@ public sealed partial class ModelStartup(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        lifetime.ApplicationStopping.Register(state.MarkStopping);
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            state.MarkStopping();
+            Log.Draining(logger, options.Value.DrainTimeout.TotalSeconds);
+        });
         lifetime.ApplicationStarted.Register(() => _loading = Task.Run(Load, CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -92,6 +96,9 @@ public sealed partial class ModelStartup(
         [LoggerMessage(1, LogLevel.Information,
             "SERVING model {ModelVersion} from {ModelPath}: loaded in {LoadMs:F0} ms, warmed in {WarmMs:F0} ms, {SinceStartMs:F0} ms after process start")]
         public static partial void Serving(ILogger logger, string modelVersion, string modelPath, double loadMs, double warmMs, double sinceStartMs);
+
+        [LoggerMessage(3, LogLevel.Information, "NOT_SERVING: shutting down; in-flight calls have {DrainSeconds:F0} s to finish")]
+        public static partial void Draining(ILogger logger, double drainSeconds);
 
         [LoggerMessage(2, LogLevel.Critical, "Cannot serve model {ModelPath}: {Reason}. Exiting.")]
         public static partial void ModelUnusable(ILogger logger, string modelPath, string reason);

@@ -32,11 +32,10 @@ public static partial class PredictorHostingExtensions
         services.TryAddSingleton<IModelSource, FileModelSource>();
         services.TryAddSingleton<ServingState>();
         services.TryAddSingleton<PredictorService>();
-        services.TryAddSingleton<WatchShutdownInterceptor>();
         services.TryAddSingleton<ModelStartup>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelStartup>());
 
-        services.AddGrpc(grpc => grpc.Interceptors.Add<WatchShutdownInterceptor>());
+        services.AddGrpc();
         services.AddOptions<GrpcServiceOptions>()
             .Configure<IConfiguration>((grpc, configuration) =>
             {
@@ -46,6 +45,8 @@ public static partial class PredictorHostingExtensions
             });
         services.AddGrpcReflection();
 
+        // Watch calls end with NOT_SERVING when shutdown begins (SuppressCompletionOnShutdown stays false), so an
+        // open watcher never holds the drain for its whole length.
         services.AddGrpcHealthChecks(health =>
             {
                 foreach (var name in ServingState.HealthServiceNames)
