@@ -2,8 +2,8 @@ using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Http;
 using StudentPerformance.Predictor.Training;
 
-// One executable, three commands: `train` builds a model file, `probe` asks a running server for its health
-// (the container HEALTHCHECK has no shell and no grpcurl), anything else serves.
+// One executable: `train` builds a model file, `generate-sample` writes the sample dataset, `probe` asks a
+// running server for its health (the container HEALTHCHECK has no shell and no grpcurl); anything else serves.
 switch (args)
 {
     case ["train", .. var rest]:
