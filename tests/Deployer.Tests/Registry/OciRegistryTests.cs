@@ -1,6 +1,8 @@
 using Deployer.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using StudentPerformance.Deployer.Registry;
 
 namespace Deployer.Tests.Registry;
@@ -146,6 +148,56 @@ public sealed class OciRegistryTests
         Assert.Equal(issuedAfterFirst, issuedAfterSecond);
         Assert.Equal(issuedAfterSecond + 1, realm.TokensIssued);
         Assert.Equal(2, host.Logs.Count(Log.BearerTokenIssuedEventId));
+    }
+
+    [Fact]
+    public async Task ResolveDigestAsync_BearerTokenExpired_FetchesANewOne()
+    {
+        // Arrange: our clock runs ahead of the token's lifetime; the registry itself still checks real time.
+        await using var registry = await LocalRegistry.StartAsync(LocalRegistryAuth.Token);
+        var pushed = await registry.PushImageAsync(Repository, "latest");
+        var realm = registry.TokenRealm!;
+        realm.TokenLifetime = TimeSpan.FromMinutes(2);
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var host = RegistryTestHost.Create(
+            new Dictionary<string, string?>
+            {
+                ["Deployer:Registry:Kind"] = "Oci",
+                ["Deployer:Registry:Endpoint"] = registry.Endpoint.ToString(),
+                ["Deployer:Registry:Username"] = registry.Username,
+                ["Deployer:Registry:Password"] = registry.Password,
+                ["Deployer:Image:Repository"] = Repository,
+            },
+            services => services.AddSingleton<TimeProvider>(clock));
+        Assert.Equal(pushed, await host.Registry.ResolveDigestAsync("latest", CancellationToken.None));
+        var issued = realm.TokensIssued;
+
+        // Act
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var beforeExpiry = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
+        var issuedBeforeExpiry = realm.TokensIssued;
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var afterExpiry = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(pushed, beforeExpiry);
+        Assert.Equal(pushed, afterExpiry);
+        Assert.Equal(issued, issuedBeforeExpiry);
+        Assert.Equal(issued + 1, realm.TokensIssued);
+    }
+
+    [Theory]
+    [InlineData("realm=\"http://127.0.0.1:1/token\",service=\"reg\",scope=\"repository:a/b:pull,push\"", "http://127.0.0.1:1/token", "reg", "repository:a/b:pull,push")]
+    [InlineData("realm=\"https://auth.example/token\", service=registry.example, scope=\"repository:x:pull\"", "https://auth.example/token", "registry.example", "repository:x:pull")]
+    public void ParseChallenge_QuotedAndBareValues_ReadsRealmServiceAndScope(string parameters, string realm, string service, string scope)
+    {
+        // Act
+        var challenge = OciRegistry.ParseChallenge(parameters);
+
+        // Assert
+        Assert.Equal(realm, challenge["realm"]);
+        Assert.Equal(service, challenge["service"]);
+        Assert.Equal(scope, challenge["scope"]);
     }
 
     [Fact]
