@@ -87,6 +87,30 @@ public sealed class PredictorImageTests(PredictorImageFixture fixture)
     }
 
     [Fact]
+    public async Task Build_OtherTrainSeed_ServesOtherModelVersion()
+    {
+        // Arrange: the deployer's tests roll out v1 and v2 images that differ only in TRAIN_SEED.
+        var otherImage = DockerCli.UniqueName("delivery-predictor-seed") + ":test";
+        try
+        {
+            await ImageBuild.BuildPredictorAsync(otherImage, trainSeed: 2);
+            await using var first = await RunningContainer.StartAsync(fixture.Image, [GrpcPort]);
+            await using var second = await RunningContainer.StartAsync(otherImage, [GrpcPort]);
+
+            // Act
+            var firstVersion = await ModelVersionAsync(first);
+            var secondVersion = await ModelVersionAsync(second);
+
+            // Assert
+            Assert.NotEqual(firstVersion, secondVersion);
+        }
+        finally
+        {
+            await DockerCli.RemoveImageAsync(otherImage);
+        }
+    }
+
+    [Fact]
     public async Task Image_AppLayers_AreAtMost60MB()
     {
         // Arrange
@@ -97,5 +121,14 @@ public sealed class PredictorImageTests(PredictorImageFixture fixture)
 
         // Assert
         Assert.InRange(appBytes, 1, AppLayersLimitBytes);
+    }
+
+    private static async Task<string> ModelVersionAsync(RunningContainer container)
+    {
+        using var predictor = new PredictorEndpoint(await container.HostPortAsync(GrpcPort));
+        await predictor.WaitUntilServingAsync(StartTimeout, container.LogsAsync);
+        var info = await predictor.Predictor.GetModelInfoAsync(new GetModelInfoRequest());
+        Assert.False(string.IsNullOrWhiteSpace(info.ModelVersion));
+        return info.ModelVersion;
     }
 }
