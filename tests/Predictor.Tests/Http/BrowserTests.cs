@@ -27,20 +27,23 @@ public sealed class BrowserTests(FrontDoorFixture fixture)
         using var rest = await fixture.Server.Http.PostAsJsonAsync("/v1/predict", student);
         var expected = (await RestTests.ReadJsonAsync(rest))["mathScore"]!.GetValue<double>();
         using var model = await fixture.Server.Http.GetAsync(new Uri("/v1/model", UriKind.Relative));
-        var version = (await RestTests.ReadJsonAsync(model))["modelVersion"]!.GetValue<string>();
+        var info = await RestTests.ReadJsonAsync(model);
+        var version = info["modelVersion"]!.GetValue<string>();
+        var schema = info["categoricalFields"]!.AsArray();
         var profile = Directory.CreateTempSubdirectory("front-door-chromium-");
         try
         {
             using var driver = StartChromium(profile.FullName);
             var wait = new WebDriverWait(driver, TimeSpan.FromSeconds(30));
 
-            // Fill the form: the selects are built from GET /v1/model, so wait for their options.
+            // Fill the form: one select per categorical, holding exactly the model's values (after "Choose...").
             driver.Navigate().GoToUrl(fixture.Server.HttpAddress);
             wait.Until(d => d.FindElements(By.CssSelector("#field-race_ethnicity option")).Count > 1);
-            foreach (var name in new[] { "gender", "race_ethnicity", "parental_level_of_education", "lunch", "test_preparation_course" })
+            foreach (var field in schema)
             {
-                var options = driver.FindElements(By.CssSelector($"#field-{name} option")).Select(o => o.GetAttribute("value")).ToList();
-                Assert.Contains(student[name]!.GetValue<string>(), options);
+                var name = field!["name"]!.GetValue<string>();
+                var options = driver.FindElements(By.CssSelector($"#field-{name} option")).Select(o => o.GetAttribute("value")).Skip(1);
+                Assert.Equal(field["allowedValues"]!.AsArray().Select(v => v!.GetValue<string>()), options);
                 Choose(driver, name, student[name]!.GetValue<string>());
             }
 
