@@ -62,7 +62,9 @@ run_tests() {
     local name
     name=$(basename "$project" .csproj)
     printf -- '--- %s\n' "$name"
-    dotnet test "$project" --no-build --nologo \
+    # Each project builds itself (incremental after the solution build), so one project that does not compile
+    # does not hide the results of the others.
+    dotnet test "$project" --nologo \
       --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" \
       --blame-hang-timeout 15m || rc=1
     [[ -f $RESULTS/$name.trx ]] || { echo "$name: no results (did not run)"; failed_steps+=("$name: no results"); rc=1; }
@@ -76,12 +78,11 @@ mkdir -p "$RESULTS"
 if step "setup host" ./scripts/setup-host.sh && [[ "$SDK_IMAGE $RUNTIME_IMAGE $REGISTRY_IMAGE" == *local/* ]]; then
   step "base images" ./scripts/make-base-images.sh
 fi
-step "format" dotnet format StudentPerformance.slnx --verify-no-changes
 step "lint workflows" lint_workflows
 step "lint compose" lint_compose
-if step "build" dotnet build StudentPerformance.slnx --nologo -clp:ErrorsOnly; then
-  step "tests" run_tests
-fi
+step "build" dotnet build StudentPerformance.slnx --nologo -clp:ErrorsOnly
+step "format" dotnet format StudentPerformance.slnx --verify-no-changes --no-restore
+step "tests" run_tests
 
 # Counts and failure details come from the trx files, so the summary matches what the runner recorded.
 summary=$(/usr/bin/python3 - "$RESULTS" <<'EOF'
