@@ -10,8 +10,9 @@ sudo_if_needed() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
-# package => what proves it is usable. A command is checked instead of the dpkg status where another
-# distribution of the same tool may already be present (GitHub's runners ship docker-ce, not docker.io).
+# package => what proves it is usable ("a|b": either will do). A command is checked instead of the dpkg status
+# because another distribution of the same tool may already be present (GitHub's Ubuntu runners ship docker-ce
+# rather than docker.io, and Chrome with its chromedriver rather than chromium).
 declare -A probes=(
   [docker.io]="/usr/bin/docker"
   [docker-registry]="/usr/bin/docker-registry"
@@ -21,15 +22,22 @@ declare -A probes=(
   [python3-grpc-tools]="py:grpc_tools"
   [grpc-proto]="/usr/share/grpc-proto"
   [nghttp2-client]="h2load"
-  [chromium]="chromium"
-  [chromium-driver]="chromedriver"
+  [chromium]="chromium|chromium-browser|google-chrome"
+  [chromium-driver]="chromedriver|env:CHROMEWEBDRIVER"
   [apache2-utils]="htpasswd"
   [jq]="jq"
 )
 
 present() {
-  local probe=$1
+  local probe=$1 alternative variable
+  local -a alternatives
+  if [[ $probe == *"|"* ]]; then
+    IFS='|' read -ra alternatives <<<"$probe"
+    for alternative in "${alternatives[@]}"; do present "$alternative" && return 0; done
+    return 1
+  fi
   case $probe in
+    env:*) variable=${probe#env:} && [[ -n ${!variable:-} ]] ;;
     py:*) /usr/bin/python3 -c "import ${probe#py:}" 2>/dev/null ;;
     /*) [[ -e $probe ]] ;;
     *) command -v "$probe" >/dev/null 2>&1 || [[ -x /usr/sbin/$probe ]] ;;
