@@ -19,9 +19,9 @@ internal sealed class FileModelSource : IModelSource
 }
 
 /// <summary>
-/// Loads and warms the model once the server is listening, so health answers NOT_SERVING while it loads and
-/// SERVING only when a prediction has already run. A model that cannot be loaded stops the process with one log
-/// line naming the path and the reason, and exit code 1. It also turns health NOT_SERVING as shutdown begins.
+/// Loads and warms the model in the background while the server starts, so health answers NOT_SERVING while it
+/// loads and SERVING only when a prediction has already run. A model that cannot be loaded stops the process with
+/// one log line naming the path and the reason, and exit code 1. Health turns NOT_SERVING as shutdown begins.
 /// </summary>
 public sealed partial class ModelStartup(
     IModelSource source,
@@ -31,6 +31,7 @@ public sealed partial class ModelStartup(
     TimeProvider time,
     ILogger<ModelStartup> logger) : IHostedService
 {
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loading = Task.CompletedTask;
 
     /// <summary>The process exit code this step asks for: 0, or 1 when the model could not be served.</summary>
@@ -38,18 +39,25 @@ public sealed partial class ModelStartup(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        lifetime.ApplicationStarted.Register(() => _started.TrySetResult());
         lifetime.ApplicationStopping.Register(() =>
         {
             state.MarkStopping();
             Log.Draining(logger, options.Value.DrainTimeout.TotalSeconds);
         });
-        lifetime.ApplicationStarted.Register(() => _loading = Task.Run(Load, CancellationToken.None));
+
+        // The model loads while Kestrel binds; health stays NOT_SERVING until it is warmed.
+        _loading = Task.Run(LoadAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => _loading.WaitAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _started.TrySetResult();
+        return _loading.WaitAsync(cancellationToken);
+    }
 
-    private void Load()
+    private async Task LoadAsync()
     {
         var path = Path.GetFullPath(options.Value.ModelPath);
         try
@@ -69,19 +77,22 @@ public sealed partial class ModelStartup(
         }
         catch (ModelLoadException ex)
         {
-            Fail(string.IsNullOrEmpty(ex.ModelPath) ? path : ex.ModelPath, ex.Reason);
+            await FailAsync(string.IsNullOrEmpty(ex.ModelPath) ? path : ex.ModelPath, ex.Reason);
         }
         catch (Exception ex)
         {
             // Whatever went wrong, the process must not sit NOT_SERVING forever: say why in one line and exit.
-            Fail(path, ex.Message);
+            await FailAsync(path, ex.Message);
         }
     }
 
-    private void Fail(string path, string reason)
+    private async Task FailAsync(string path, string reason)
     {
         Log.ModelUnusable(logger, path, reason);
         ExitCode = 1;
+
+        // Stopping a host that is still starting makes its start fail with a second, noisier error; wait for it.
+        await _started.Task;
         lifetime.StopApplication();
     }
 
