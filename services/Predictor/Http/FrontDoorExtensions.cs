@@ -1,7 +1,6 @@
 using Google.Rpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Prometheus;
 using StudentPerformance.Predictor.Health;
 using TypeRegistry = Google.Protobuf.Reflection.TypeRegistry;
@@ -45,8 +44,8 @@ public static class FrontDoorExtensions
                 options.TypeRegistry = TypeRegistry.FromFiles(ErrorDetailsReflection.Descriptor));
 
         services.AddOptions<KestrelServerOptions>()
-            .Configure<IOptions<FrontDoorOptions>, ILoggerFactory>((kestrel, frontDoor, loggers) =>
-                TlsEndpoint.AddTo(kestrel, frontDoor.Value.Tls, loggers.CreateLogger(typeof(FrontDoorExtensions).FullName!)));
+            .Configure<IConfiguration, ILoggerFactory>((kestrel, configuration, loggers) =>
+                TlsEndpoint.AddTo(kestrel, configuration, loggers.CreateLogger(typeof(FrontDoorExtensions).FullName!)));
 
         return builder;
     }

@@ -23,6 +23,8 @@ public sealed class FrontDoorOptions
 /// </summary>
 public sealed class FrontDoorTlsOptions : IValidatableObject
 {
+    public const string SectionName = "FrontDoor:Tls";
+
     /// <summary>
     /// A PEM certificate (<c>.pem</c>/<c>.crt</c>, with <see cref="KeyPath"/>) or a PKCS#12 bundle
     /// (<c>.pfx</c>/<c>.p12</c>, with <see cref="Password"/> if it has one). Empty: no TLS endpoint.
@@ -57,6 +59,18 @@ public sealed class FrontDoorTlsOptions : IValidatableObject
         {
             yield return new ValidationResult(
                 $"FrontDoor:Tls:CertificatePath: no such file '{CertificatePath}'.", [nameof(CertificatePath)]);
+        }
+        else if (Enabled && (string.IsNullOrWhiteSpace(KeyPath) || File.Exists(KeyPath)))
+        {
+            // Loading is the only real check of a certificate, its key and password; it runs once, at start.
+            if (TlsEndpoint.TryLoad(this, out var certificate, out var problem))
+            {
+                certificate.Dispose();
+            }
+            else
+            {
+                yield return new ValidationResult(problem, [nameof(CertificatePath)]);
+            }
         }
 
         if (Enabled && !string.IsNullOrWhiteSpace(KeyPath) && !File.Exists(KeyPath))

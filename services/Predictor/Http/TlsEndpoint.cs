@@ -1,8 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 
 namespace StudentPerformance.Predictor.Http;
 
@@ -12,17 +12,36 @@ namespace StudentPerformance.Predictor.Http;
 /// </summary>
 internal static class TlsEndpoint
 {
-    public static void AddTo(KestrelServerOptions kestrel, FrontDoorTlsOptions tls, ILogger logger)
+    /// <summary>
+    /// Adds the endpoint to Kestrel. Kestrel is configured while the app is built, before the host's error
+    /// handling runs, so this never throws: a bad setting leaves the endpoint out and options validation, which
+    /// runs first when the host starts, stops the process with one line naming the key.
+    /// </summary>
+    public static void AddTo(KestrelServerOptions kestrel, IConfiguration configuration, ILogger logger)
     {
-        if (!tls.Enabled)
+        FrontDoorTlsOptions? tls;
+        try
+        {
+            tls = configuration.GetSection(FrontDoorTlsOptions.SectionName).Get<FrontDoorTlsOptions>();
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        if (tls is null || !tls.Enabled)
         {
             Log.TlsDisabled(logger);
             return;
         }
 
+        if (!IPAddress.TryParse(tls.Address, out var address) || !TryLoad(tls, out var certificate, out _))
+        {
+            return;
+        }
+
         // Kestrel keeps the certificate for the life of the process.
-        var certificate = Load(tls);
-        kestrel.Listen(IPAddress.Parse(tls.Address), tls.Port, listen =>
+        kestrel.Listen(address, tls.Port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
             listen.UseHttps(certificate);
@@ -30,12 +49,16 @@ internal static class TlsEndpoint
         Log.TlsEnabled(logger, tls.Address, tls.Port, certificate.Subject, certificate.NotAfter);
     }
 
-    /// <summary>Reads a PKCS#12 bundle (.pfx/.p12) or a PEM certificate and key; a failure names the key and file.</summary>
-    /// <exception cref="OptionsValidationException">The file is not a usable certificate with its private key.</exception>
-    internal static X509Certificate2 Load(FrontDoorTlsOptions tls)
+    /// <summary>
+    /// Reads a PKCS#12 bundle (.pfx/.p12) or a PEM certificate and key. On failure <paramref name="problem"/>
+    /// says why, naming the setting and the file.
+    /// </summary>
+    internal static bool TryLoad(
+        FrontDoorTlsOptions tls,
+        [NotNullWhen(true)] out X509Certificate2? certificate,
+        [NotNullWhen(false)] out string? problem)
     {
         var path = tls.CertificatePath!;
-        X509Certificate2 certificate;
         try
         {
             var extension = Path.GetExtension(path);
@@ -53,24 +76,25 @@ internal static class TlsEndpoint
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw Invalid(tls, e.Message);
+            certificate = null;
+            problem = Describe(tls, e.Message);
+            return false;
         }
 
         if (!certificate.HasPrivateKey)
         {
             certificate.Dispose();
-            throw Invalid(tls, "the file holds no private key");
+            certificate = null;
+            problem = Describe(tls, "the file holds no private key");
+            return false;
         }
 
-        return certificate;
+        problem = null;
+        return true;
     }
 
-    // An options failure, so the host reports it like any other bad setting: one line naming the key.
-    private static OptionsValidationException Invalid(FrontDoorTlsOptions tls, string reason)
-    {
-        var message = $"FrontDoor:Tls:CertificatePath: cannot load the TLS certificate '{tls.CertificatePath}'"
-            + (tls.KeyPath is { Length: > 0 } ? $" with key '{tls.KeyPath}'" : "")
-            + $": {reason}";
-        return new OptionsValidationException(FrontDoorOptions.SectionName, typeof(FrontDoorOptions), [message]);
-    }
+    private static string Describe(FrontDoorTlsOptions tls, string reason) =>
+        $"FrontDoor:Tls:CertificatePath: cannot load the TLS certificate '{tls.CertificatePath}'"
+        + (tls.KeyPath is { Length: > 0 } ? $" with key '{tls.KeyPath}'" : "")
+        + $": {reason}";
 }
