@@ -90,40 +90,53 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             return true;
         }, cancellationToken);
 
+    public Task CreateAsync(ContainerSpec spec, CancellationToken cancellationToken) =>
+        CallAsync(_pipeline, "create container", async ct =>
+        {
+            await RemoveIfCreatedByUsAsync(spec, ct).ConfigureAwait(false);
+            return await CreateContainerAsync(spec, ct).ConfigureAwait(false);
+        }, cancellationToken);
+
     public Task<ContainerInfo> RunAsync(ContainerSpec spec, CancellationToken cancellationToken) =>
         CallAsync(_pipeline, "create and start container", async ct =>
         {
             // Retried attempts must not trip over the container an earlier attempt created.
             await RemoveIfCreatedByUsAsync(spec, ct).ConfigureAwait(false);
-            var exposed = spec.Ports.ToDictionary(p => Port(p.ContainerPort), _ => new EmptyStruct());
-            var bindings = spec.Ports
-                .GroupBy(p => Port(p.ContainerPort))
-                .ToDictionary(
-                    g => g.Key,
-                    g => (IList<Docker.DotNet.Models.PortBinding>)g.Select(p => new Docker.DotNet.Models.PortBinding
-                    {
-                        HostIP = p.HostIp,
-                        HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(CultureInfo.InvariantCulture),
-                    }).ToList());
-            var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
-            {
-                Name = spec.Name,
-                Image = spec.Image,
-                Env = spec.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-                Labels = new Dictionary<string, string>(spec.Labels),
-                ExposedPorts = exposed,
-                HostConfig = new HostConfig
-                {
-                    PortBindings = bindings,
-                    RestartPolicy = new RestartPolicy { Name = ParseRestartPolicy(spec.RestartPolicy) },
-                    Memory = spec.MemoryBytes,
-                    NanoCPUs = spec.NanoCpus,
-                },
-            }, ct).ConfigureAwait(false);
-            await _client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), ct).ConfigureAwait(false);
-            var started = await _client.Containers.InspectContainerAsync(created.ID, ct).ConfigureAwait(false);
+            var id = await CreateContainerAsync(spec, ct).ConfigureAwait(false);
+            await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), ct).ConfigureAwait(false);
+            var started = await _client.Containers.InspectContainerAsync(id, ct).ConfigureAwait(false);
             return ToInfo(started, repoDigests: null);
         }, cancellationToken);
+
+    private async Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
+    {
+        var exposed = spec.Ports.ToDictionary(p => Port(p.ContainerPort), _ => new EmptyStruct());
+        var bindings = spec.Ports
+            .GroupBy(p => Port(p.ContainerPort))
+            .ToDictionary(
+                g => g.Key,
+                g => (IList<Docker.DotNet.Models.PortBinding>)g.Select(p => new Docker.DotNet.Models.PortBinding
+                {
+                    HostIP = p.HostIp,
+                    HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(CultureInfo.InvariantCulture),
+                }).ToList());
+        var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = spec.Name,
+            Image = spec.Image,
+            Env = spec.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+            Labels = new Dictionary<string, string>(spec.Labels),
+            ExposedPorts = exposed,
+            HostConfig = new HostConfig
+            {
+                PortBindings = bindings,
+                RestartPolicy = new RestartPolicy { Name = ParseRestartPolicy(spec.RestartPolicy) },
+                Memory = spec.MemoryBytes,
+                NanoCPUs = spec.NanoCpus,
+            },
+        }, ct).ConfigureAwait(false);
+        return created.ID;
+    }
 
     public Task<bool> StartAsync(string name, CancellationToken cancellationToken) =>
         CallAsync(_pipeline, "start container", async ct =>

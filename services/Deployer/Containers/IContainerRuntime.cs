@@ -14,10 +14,13 @@ public interface IContainerRuntime
     /// <summary>Pulls <paramref name="reference"/> (<c>repo@sha256:…</c>) unless the engine already has it.</summary>
     Task PullAsync(string reference, RegistryCredentials? credentials, CancellationToken cancellationToken);
 
+    /// <summary>Creates a container without starting it.</summary>
+    Task CreateAsync(ContainerSpec spec, CancellationToken cancellationToken);
+
     /// <summary>Creates and starts a container; returns it as inspected after start.</summary>
     Task<ContainerInfo> RunAsync(ContainerSpec spec, CancellationToken cancellationToken);
 
-    /// <summary>Starts a stopped container. False when it does not exist.</summary>
+    /// <summary>Starts a container (a running one stays as it is). False when it does not exist.</summary>
     Task<bool> StartAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Sends SIGTERM, then SIGKILL after <paramref name="timeout"/>. False when it does not exist.</summary>

@@ -15,10 +15,10 @@ namespace StudentPerformance.Deployer.Hosting;
 public static class DeployerHostExtensions
 {
     /// <summary>Builds the deployer application; tests call this with their own configuration.</summary>
-    public static WebApplication BuildDeployer(string[] args, Action<IConfigurationBuilder>? configure = null)
+    public static WebApplication BuildDeployer(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
-        configure?.Invoke(builder.Configuration);
+        configure?.Invoke(builder);
         builder.AddDeployer();
         var app = builder.Build();
         app.MapDeployerAdmin();

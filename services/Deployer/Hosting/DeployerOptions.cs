@@ -108,6 +108,9 @@ public sealed class HealthGateOptions
     /// <summary>Deadline for the whole gate, from container start.</summary>
     public TimeSpan Deadline { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a restored previous container may take to answer SERVING again after a rollback.</summary>
+    public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Time between health probes.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -66,6 +66,7 @@ internal sealed class DeployerOptionsValidator : IValidateOptions<DeployerOption
         RequirePositive(errors, $"{S}:Preflight:Timeout", options.Preflight.Timeout);
         RequirePositive(errors, $"{S}:HealthGate:Deadline", options.HealthGate.Deadline);
         RequirePositive(errors, $"{S}:HealthGate:ProbeInterval", options.HealthGate.ProbeInterval);
+        RequirePositive(errors, $"{S}:HealthGate:RestoreTimeout", options.HealthGate.RestoreTimeout);
         RequirePositive(errors, $"{S}:Docker:CallTimeout", options.Docker.CallTimeout);
         RequirePositive(errors, $"{S}:Docker:PullTimeout", options.Docker.PullTimeout);
         RequirePositive(errors, $"{S}:Webhook:Timeout", options.Webhook.Timeout);

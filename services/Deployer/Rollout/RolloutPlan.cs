@@ -104,7 +104,8 @@ internal sealed class RolloutPlan(
                 var broken = current?.DeployedDigest;
                 var run = new Run(NewRolloutId(), broken ?? previous!.DeployedDigest ?? "unknown", RolloutKinds.Resume, time) { Swapped = true, HadPrevious = true };
                 Log.Repaired(logger, $"'{Name}' is {current?.State.Status ?? "missing"} and '{PreviousName}' exists; restoring it (rollout {run.Id})");
-                if (broken is not null && broken != previous!.DeployedDigest)
+                // Created but never started means the deployer was killed mid-swap, not that the image is bad.
+                if (broken is not null && broken != previous!.DeployedDigest && current!.State.Status != "created")
                 {
                     Quarantine(run, $"'{Name}' was found {current!.State.Status} after an interrupted rollout");
                 }
@@ -248,31 +249,41 @@ internal sealed class RolloutPlan(
         }
 
         run.Swapped = true;
-        run.DowntimeStart = time.GetTimestamp();
         if (current is not null)
         {
             // Whatever holds the name (ours, or a hand-run leftover) steps aside instead of failing the rollout.
+            // A running container can be renamed, so it keeps serving while the new one is created.
             run.HadPrevious = true;
-            if (!current.State.IsDown)
-            {
-                await docker.StopAsync(Name, _options.Container.StopTimeout, ct).ConfigureAwait(false);
-            }
-
             await docker.RenameAsync(Name, PreviousName, ct).ConfigureAwait(false);
         }
 
         var spec = ContainerSpecFactory.Managed(_options.Container, registry.ImageName, run.Digest, run.Id);
+        await CreateOrRefuseAsync(() => docker.CreateAsync(spec, ct)).ConfigureAwait(false);
+
+        // Downtime starts here: the host port can only be bound by one of the two.
+        run.DowntimeStart = time.GetTimestamp();
+        if (current is { State.IsDown: false })
+        {
+            await docker.StopAsync(PreviousName, _options.Container.StopTimeout, ct).ConfigureAwait(false);
+        }
+
+        await CreateOrRefuseAsync(() => docker.StartAsync(Name, ct)).ConfigureAwait(false);
+        run.Container = await docker.InspectAsync(Name, ct).ConfigureAwait(false)
+            ?? throw new RolloutStepException($"'{Name}' disappeared right after it started", imageAtFault: false);
+        return true;
+    }
+
+    private static async Task CreateOrRefuseAsync(Func<Task> engineCall)
+    {
         try
         {
-            run.Container = await docker.RunAsync(spec, ct).ConfigureAwait(false);
+            await engineCall().ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex) when (!ex.IsTransient)
         {
             // The engine refused to create or start it (a bad entrypoint, a port taken): retrying would only repeat the outage.
             throw new RolloutStepException($"the new container did not start: {ex.Message}", imageAtFault: true);
         }
-
-        return true;
     }
 
     private async Task<bool> GateAsync(Run run, CancellationToken ct)
@@ -347,7 +358,7 @@ internal sealed class RolloutPlan(
             return restored is { State.Running: true };
         }
 
-        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _options.HealthGate.ProbeInterval, _options.HealthGate.Deadline, time, ct).ConfigureAwait(false);
+        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _options.HealthGate.ProbeInterval, _options.HealthGate.RestoreTimeout, time, ct).ConfigureAwait(false);
         if (serving)
         {
             run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);

@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StudentPerformance.Deployer.Hosting;
+
+namespace Deployer.Tests.Support;
+
+/// <summary>
+/// One end-to-end setup: a real registry on a free port, a unique repository, container name and host port,
+/// a private state directory, and the deployer (in-process or as a child process) configured for them.
+/// Dispose removes every container and image reference it made.
+/// </summary>
+public sealed partial class RolloutRig : IAsyncDisposable
+{
+    private readonly DockerClient _docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+    private readonly List<DeployerInstance> _instances = [];
+    private readonly List<Process> _processes = [];
+
+    private RolloutRig(LocalRegistry registry)
+    {
+        Registry = registry;
+        var suffix = LocalRegistry.RandomSuffix();
+        Repository = "e2e-" + suffix;
+        ContainerName = "sp-e2e-" + suffix;
+        HostPort = LocalRegistry.FreePort();
+        StateDirectory = Directory.CreateTempSubdirectory("sp-deployer-e2e-").FullName;
+    }
+
+    public LocalRegistry Registry { get; }
+
+    public string Repository { get; }
+
+    /// <summary>The registry-qualified image name, as the engine sees it.</summary>
+    public string ImageName => $"{Registry.HostPort}/{Repository}";
+
+    public string ContainerName { get; }
+
+    public int HostPort { get; }
+
+    public string StateDirectory { get; }
+
+    /// <summary>The managed predictor as clients reach it: the published port on 127.0.0.1.</summary>
+    public Uri PredictorAddress => new($"http://127.0.0.1:{HostPort}");
+
+    public DockerClient Docker => _docker;
+
+    public static async Task<RolloutRig> StartAsync() => new(await LocalRegistry.StartAsync());
+
+    /// <summary>Settings that make a test rollout quick; production defaults otherwise.</summary>
+    public Dictionary<string, string?> Settings(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Deployer:Registry:Kind"] = "Oci",
+            ["Deployer:Registry:Endpoint"] = Registry.Endpoint.ToString(),
+            ["Deployer:Registry:RetryBaseDelay"] = "00:00:00.050",
+            ["Deployer:Registry:MaxRetryAttempts"] = "1",
+            ["Deployer:Registry:BreakDuration"] = "00:00:01",
+            ["Deployer:Registry:RequestTimeout"] = "00:00:03",
+            ["Deployer:Image:Repository"] = Repository,
+            ["Deployer:Image:Tag"] = "latest",
+            ["Deployer:Container:Name"] = ContainerName,
+            ["Deployer:Container:Ports:0"] = $"127.0.0.1:{HostPort}:8000",
+            ["Deployer:Container:StopTimeout"] = "00:00:05",
+            ["Deployer:PollInterval"] = "00:00:00.500",
+            ["Deployer:PollJitter"] = "00:00:00.100",
+            ["Deployer:StateDirectory"] = StateDirectory,
+            ["Deployer:Preflight:Timeout"] = "00:00:30",
+            ["Deployer:HealthGate:StableFor"] = "00:00:02",
+            ["Deployer:HealthGate:Deadline"] = "00:00:30",
+            ["Deployer:HealthGate:ProbeInterval"] = "00:00:00.100",
+            ["Deployer:Disk:MinFreeMiB"] = "64",
+            ["Deployer:Admin:Url"] = "http://127.0.0.1:0",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    /// <summary>Tags a local image as <c>repository:latest</c>, pushes it and returns the pushed digest.</summary>
+    public async Task<string> PushAsync(string localImage)
+    {
+        var reference = $"{ImageName}:latest";
+        await Registry.Docker.RunAsync(["tag", localImage, reference]);
+        var output = await Registry.Docker.RunAsync(["push", reference]);
+        // Only the image's other name stays, so the engine holds nothing of this repository until the deployer pulls.
+        await Registry.Docker.RunAsync(["rmi", reference]);
+        var match = PushDigest().Match(output);
+        Assert.True(match.Success, $"docker push printed no digest:\n{output}");
+        return match.Groups["digest"].Value;
+    }
+
+    /// <summary>Starts the deployer in this process, built by the same composition as Program.cs.</summary>
+    public async Task<DeployerInstance> StartDeployerAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var logs = new LogCollector();
+        var app = DeployerHostExtensions.BuildDeployer([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(Settings(overrides));
+            builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var instance = new DeployerInstance(app, new Uri(address), logs);
+        _instances.Add(instance);
+        return instance;
+    }
+
+    /// <summary>Starts the deployer as a child process (dotnet Deployer.dll), configured by environment alone.</summary>
+    public Process StartDeployerProcess(LogCollector output, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Deployer.dll")])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in Settings(overrides))
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Add(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes.Add(process);
+        return process;
+    }
+
+    public Task<bool> IsServingAsync() => Probes.IsServingAsync(PredictorAddress);
+
+    public Task<string?> ModelVersionAsync() => Probes.ModelVersionAsync(PredictorAddress);
+
+    public async Task<ContainerInspectResponse?> InspectAsync(string name)
+    {
+        try
+        {
+            return await _docker.Containers.InspectContainerAsync(name);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The references of this repository the engine holds (tags and digests).</summary>
+    public async Task<IReadOnlyList<ImagesListResponse>> LocalImagesAsync()
+    {
+        var images = await _docker.Images.ListImagesAsync(new ImagesListParameters());
+        return [.. images.Where(i => (i.RepoDigests ?? []).Concat(i.RepoTags ?? []).Any(r => r.StartsWith(ImageName, StringComparison.Ordinal)))];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        foreach (var process in _processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+
+        foreach (var name in new[] { ContainerName, ContainerName + "-previous", ContainerName + "-preflight" })
+        {
+            await Cli.TryRunAsync(["rm", "-f", name]);
+        }
+
+        foreach (var image in await LocalImagesAsync())
+        {
+            foreach (var reference in (image.RepoDigests ?? []).Concat(image.RepoTags ?? []).Where(r => r.StartsWith(ImageName, StringComparison.Ordinal)))
+            {
+                await Cli.TryRunAsync(["rmi", reference]);
+            }
+        }
+
+        await Registry.DisposeAsync();
+        _docker.Dispose();
+        try
+        {
+            Directory.Delete(StateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [GeneratedRegex("digest: (?<digest>sha256:[a-f0-9]{64})")]
+    private static partial Regex PushDigest();
+}
+
+/// <summary>An in-process deployer and its admin endpoint.</summary>
+public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector logs) : IAsyncDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
+
+    public WebApplication App { get; } = app;
+
+    public Uri Admin { get; } = admin;
+
+    public LogCollector Logs { get; } = logs;
+
+    public async Task<JsonElement> StatusAsync()
+    {
+        using var document = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/status", UriKind.Relative)));
+        return document.RootElement.Clone();
+    }
+
+    public Task<string> GetAsync(string path) => _http.GetStringAsync(new Uri(path, UriKind.Relative));
+
+    public async Task<HttpResponseMessage> PostAsync(string path) =>
+        await _http.PostAsync(new Uri(path, UriKind.Relative), content: null);
+
+    /// <summary>The outcome of the last rollout in /status, or null.</summary>
+    public async Task<string?> LastOutcomeAsync()
+    {
+        var status = await StatusAsync();
+        return status.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last ? last.GetProperty("outcome").GetString() : null;
+    }
+
+    public async Task<IReadOnlyList<string>> QuarantinedAsync()
+    {
+        var status = await StatusAsync();
+        return [.. status.GetProperty("quarantined").EnumerateArray().Select(q => q.GetProperty("digest").GetString()!)];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps log lines (from a logger or a child's stdout) for waiting and for failure messages.</summary>
+public sealed class LogCollector : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public string Text => string.Join('\n', _lines.TakeLast(300));
+
+    public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+
+    public void Add(string? line)
+    {
+        if (line is not null)
+        {
+            _lines.Enqueue(line);
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Collector(LogCollector owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Add(new StringBuilder().Append(logLevel).Append(' ').Append(category).Append(": ").Append(formatter(state, exception))
+                .Append(exception is null ? "" : " " + exception.Message).ToString());
+    }
+}
