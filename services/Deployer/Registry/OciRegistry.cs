@@ -36,6 +36,7 @@ internal sealed partial class OciRegistry : IImageRegistry
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<OciRegistry> _logger;
     private BearerToken? _bearer;
+    private volatile bool _basicChallenged;
 
     public OciRegistry(
         IHttpClientFactory httpClientFactory,
@@ -118,7 +119,10 @@ internal sealed partial class OciRegistry : IImageRegistry
         return digest;
     }
 
-    /// <summary>Sends with the best credentials known; on a bearer challenge fetches a token and sends once more.</summary>
+    /// <summary>
+    /// Sends with the credentials the registry asked for before; on a challenge, answers it once. The password goes
+    /// to the registry only after it asked for Basic, never to a registry that delegates to a token service.
+    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, CancellationToken cancellationToken)
     {
         var client = _httpClientFactory.CreateClient(RegistryServiceCollectionExtensions.HttpClientName);
@@ -128,27 +132,38 @@ internal sealed partial class OciRegistry : IImageRegistry
             bearer = null;
         }
 
-        var response = await client.SendAsync(NewRequest(method, uri, bearer), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var sentBasic = bearer is null && _basicChallenged && _basic is not null;
+        var response = await client.SendAsync(NewRequest(method, uri, bearer, sentBasic, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             return response;
         }
 
-        var challenge = response.Headers.WwwAuthenticate.FirstOrDefault(h => h.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
+        var challenges = response.Headers.WwwAuthenticate.ToList();
         response.Dispose();
-        if (challenge is null)
+        var bearerChallenge = challenges.FirstOrDefault(h => h.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
+        if (bearerChallenge is not null)
         {
-            throw _basic is null
-                ? new RegistryException("registry requires credentials: set Deployer:Registry:Username and Deployer:Registry:Password", isTransient: false, statusCode: 401)
-                : new RegistryException("registry refused the configured credentials (HTTP 401)", isTransient: false, statusCode: 401);
+            bearer = await FetchTokenAsync(client, ParseChallenge(bearerChallenge.Parameter), cancellationToken);
+            _bearer = bearer;
+            return await client.SendAsync(NewRequest(method, uri, bearer, sendBasic: false, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
 
-        bearer = await FetchTokenAsync(client, ParseChallenge(challenge.Parameter), cancellationToken);
-        _bearer = bearer;
-        return await client.SendAsync(NewRequest(method, uri, bearer), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (_basic is null)
+        {
+            throw new RegistryException("registry requires credentials: set Deployer:Registry:Username and Deployer:Registry:Password", isTransient: false, statusCode: 401);
+        }
+
+        if (sentBasic)
+        {
+            throw new RegistryException("registry refused the configured credentials (HTTP 401)", isTransient: false, statusCode: 401);
+        }
+
+        _basicChallenged = true;
+        return await client.SendAsync(NewRequest(method, uri, bearer: null, sendBasic: true, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
-    private HttpRequestMessage NewRequest(HttpMethod method, Uri uri, BearerToken? bearer)
+    private static HttpRequestMessage NewRequest(HttpMethod method, Uri uri, BearerToken? bearer, bool sendBasic, RegistryCredentials? basic)
     {
         var request = new HttpRequestMessage(method, uri);
         foreach (var mediaType in ManifestMediaTypes)
@@ -160,9 +175,9 @@ internal sealed partial class OciRegistry : IImageRegistry
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer.Token);
         }
-        else if (_basic is not null)
+        else if (sendBasic && basic is not null)
         {
-            request.Headers.Authorization = BasicHeader(_basic);
+            request.Headers.Authorization = BasicHeader(basic);
         }
 
         return request;
@@ -240,7 +255,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         var status = (int)response.StatusCode;
         var message = status switch
         {
-            401 => $"{what}: the registry refused the credentials (HTTP 401)",
+            401 => $"{what}: the registry refused the configured credentials (HTTP 401)",
             403 => $"{what}: the registry denied access to the repository (HTTP 403)",
             _ => $"{what}: the registry answered HTTP {status}",
         };

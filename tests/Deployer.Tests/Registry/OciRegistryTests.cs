@@ -1,6 +1,4 @@
 using Deployer.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using StudentPerformance.Deployer.Registry;
@@ -186,6 +184,24 @@ public sealed class OciRegistryTests
         Assert.Equal(issued + 1, realm.TokensIssued);
     }
 
+    [Fact]
+    public async Task ResolveDigestAsync_TokenAuthRegistry_NeverSendsThePasswordToTheRegistry()
+    {
+        // Arrange: a recording pass-through proxy in front of the registry; the token realm is reached directly.
+        await using var registry = await LocalRegistry.StartAsync(LocalRegistryAuth.Token);
+        var pushed = await registry.PushImageAsync(Repository, "latest");
+        await using var proxy = await RegistryProxy.StartAsync(registry.Endpoint, dropDigestHeader: false);
+        await using var host = RegistryTestHost.ForOci(proxy.Address, Repository, registry.Username, registry.Password);
+
+        // Act
+        var digest = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
+
+        // Assert
+        Assert.Equal(pushed, digest);
+        Assert.Contains(proxy.AuthorizationSchemes, scheme => scheme == "Bearer");
+        Assert.DoesNotContain(proxy.AuthorizationSchemes, scheme => scheme == "Basic");
+    }
+
     [Theory]
     [InlineData("realm=\"http://127.0.0.1:1/token\",service=\"reg\",scope=\"repository:a/b:pull,push\"", "http://127.0.0.1:1/token", "reg", "repository:a/b:pull,push")]
     [InlineData("realm=\"https://auth.example/token\", service=registry.example, scope=\"repository:x:pull\"", "https://auth.example/token", "registry.example", "repository:x:pull")]
@@ -292,25 +308,8 @@ public sealed class OciRegistryTests
         // Arrange: a pass-through proxy in front of the real registry that drops Docker-Content-Digest, as some registries do.
         await using var registry = await LocalRegistry.StartAsync();
         var pushed = await registry.PushImageAsync(Repository, "latest");
-        using var upstream = new HttpClient();
-        var (proxy, proxyAddress) = await LocalRegistryLoopback.StartAsync(app => app.Map("/v2/{**path}", async context =>
-        {
-            using var forward = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(registry.Endpoint, context.Request.Path + context.Request.QueryString));
-            foreach (var accept in context.Request.Headers.Accept)
-            {
-                forward.Headers.TryAddWithoutValidation("Accept", accept);
-            }
-
-            using var response = await upstream.SendAsync(forward);
-            context.Response.StatusCode = (int)response.StatusCode;
-            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
-            if (!HttpMethods.IsHead(context.Request.Method))
-            {
-                await context.Response.Body.WriteAsync(await response.Content.ReadAsByteArrayAsync());
-            }
-        }));
-        await using var _ = proxy;
-        await using var host = RegistryTestHost.ForOci(proxyAddress, Repository);
+        await using var proxy = await RegistryProxy.StartAsync(registry.Endpoint, dropDigestHeader: true);
+        await using var host = RegistryTestHost.ForOci(proxy.Address, Repository);
 
         // Act
         var digest = await host.Registry.ResolveDigestAsync("latest", CancellationToken.None);
