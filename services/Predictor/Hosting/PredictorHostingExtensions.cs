@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Predictor.Grpc;
 using StudentPerformance.Predictor.Health;
@@ -27,6 +28,11 @@ public static partial class PredictorHostingExtensions
         var defaults = new PredictorOptions();
         services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
             host.ShutdownTimeout = Lenient(configuration, nameof(PredictorOptions.DrainTimeout), defaults.DrainTimeout));
+
+        // appsettings.json gives the one-line console format a timestamp ending in a space (the simple formatter
+        // writes the level right after it). The same FormatterOptions feed the JSON formatter, which must not
+        // carry that space into its Timestamp field.
+        services.PostConfigure<JsonConsoleFormatterOptions>(json => json.TimestampFormat = json.TimestampFormat?.TrimEnd());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IModelSource, FileModelSource>();
