@@ -103,6 +103,10 @@ public sealed class BrowserTests(FrontDoorFixture fixture)
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
+            "--disable-domain-reliability",
+            "--no-default-browser-check",
+            // Belt and braces for the network rule: no host name resolves, so only the loopback server is reachable.
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
             "--window-size=1100,820",
             $"--user-data-dir={profile}");
         return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
