@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using StudentPerformance.Predictor.Model;
 using StudentPerformance.Predictor.Tests.Support;
 using StudentPerformance.Predictor.Training;
@@ -6,41 +5,33 @@ using StudentPerformance.Predictor.Training;
 namespace StudentPerformance.Predictor.Tests.Model;
 
 /// <summary>
-/// Trains once, through the real <c>train</c> command, on the reference split of ../shared/data/stud.csv, and
-/// shares the saved model file with every test in the collection.
+/// The model trained on the reference split (see <see cref="TrainedModels.Reference"/>), loaded once, with the
+/// reference rows it is checked against.
 /// </summary>
-public sealed class ReferenceModelFixture : IDisposable
+public sealed class ReferenceModelFixture
 {
-    public static readonly DateTimeOffset TrainedAt = new(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
-
-    private readonly TempDirectory _dir = new();
-
     public ReferenceModelFixture()
     {
-        ModelPath = _dir.File("reference.zip");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        ExitCode = TrainCommand.RunAsync(
-            ["--data", RepoPaths.StudCsv, "--test-rows", RepoPaths.StudTestRows, "--out", ModelPath],
-            new FakeTimeProvider(TrainedAt),
-            stdout,
-            stderr).GetAwaiter().GetResult();
-        Stdout = stdout.ToString();
-        Stderr = stderr.ToString();
-        Bundle = ExitCode == 0 ? ModelBundle.Load(ModelPath) : null;
+        Run = TrainedModels.Reference;
+        Assert.True(Run.ExitCode == 0, $"train failed: {Run.Stderr}");
+        Bundle = ModelBundle.Load(Run.ModelPath);
+        var data = StudentCsv.Read(RepoPaths.StudCsv);
+        var testRows = DataSplit.ReadRowNumbers(RepoPaths.StudTestRows);
+        AllRows = data.Rows;
+        TestRows = [.. data.Rows.Where(r => testRows.Contains(r.Row))];
     }
 
-    public string ModelPath { get; }
+    public TrainRun Run { get; }
 
-    public int ExitCode { get; }
+    public string ModelPath => Run.ModelPath;
 
-    public string Stdout { get; }
+    public ModelBundle Bundle { get; }
 
-    public string Stderr { get; }
+    /// <summary>All 1000 rows of ../shared/data/stud.csv.</summary>
+    public IReadOnlyList<LabeledStudent> AllRows { get; }
 
-    public ModelBundle? Bundle { get; }
-
-    public void Dispose() => _dir.Dispose();
+    /// <summary>The 200 rows of stud-test-rows-seed42.txt.</summary>
+    public IReadOnlyList<LabeledStudent> TestRows { get; }
 }
 
 [CollectionDefinition(Name)]

@@ -1,0 +1,170 @@
+using System.IO.Compression;
+using System.Text;
+using Microsoft.ML;
+using StudentPerformance.Predictor.Model;
+using StudentPerformance.Predictor.Tests.Support;
+
+namespace StudentPerformance.Predictor.Tests.Model;
+
+[Collection(ReferenceModelGroup.Name)]
+public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Load_MissingFile_ThrowsNamingPathAndReason()
+    {
+        var path = _dir.File("absent/model.zip");
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Equal(path, error.ModelPath);
+        Assert.Equal("file not found", error.Reason);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NotAZip_ThrowsNotAModelFile()
+    {
+        var path = _dir.File("model.zip");
+        File.WriteAllText(path, "this is not a model");
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("not a zip", error.Reason, StringComparison.Ordinal);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_TruncatedFile_Throws()
+    {
+        var path = _dir.File("model.zip");
+        var bytes = File.ReadAllBytes(fixture.ModelPath);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Equal(path, error.ModelPath);
+    }
+
+    [Fact]
+    public void Load_BareMlNetZipWithoutMetadata_ThrowsMissingMetadata()
+    {
+        var path = Edit(zip => zip.GetEntry(ModelFile.MetadataEntry)!.Delete());
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("missing metadata.json", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MetadataNotJson_ThrowsUnreadableMetadata()
+    {
+        var path = Edit(zip => Replace(zip, ModelFile.MetadataEntry, "{ not json"u8.ToArray()));
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("unreadable metadata.json", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MetadataMissingAField_ThrowsUnreadableMetadata()
+    {
+        var path = Edit(zip =>
+        {
+            var json = Read(zip, ModelFile.MetadataEntry).Replace("\"holdout\"", "\"holdout_renamed\"", StringComparison.Ordinal);
+            Replace(zip, ModelFile.MetadataEntry, Encoding.UTF8.GetBytes(json));
+        });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("unreadable metadata.json", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FutureFormatVersion_ThrowsNotSupported()
+    {
+        var path = Edit(zip =>
+        {
+            var json = Read(zip, ModelFile.MetadataEntry).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal);
+            Replace(zip, ModelFile.MetadataEntry, Encoding.UTF8.GetBytes(json));
+        });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("format 99 is not supported", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_CorruptMlNetModel_ThrowsModelUnreadable()
+    {
+        var path = Edit(zip => Replace(zip, ModelFile.MlNetEntry, [1, 2, 3, 4]));
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("ML.NET model unreadable", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ModelWithAnotherInputSchema_ThrowsWrongSchema()
+    {
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromEnumerable([new OtherInput { Value = 1 }]);
+        var model = ml.Transforms.CopyColumns("Score", nameof(OtherInput.Value)).Fit(data);
+        var path = _dir.File("other.zip");
+        ModelFile.Save(path, ml, model, data.Schema, fixture.Bundle.Metadata);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("wrong input schema", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("gender", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MetadataValuesDisagreeWithModel_Throws()
+    {
+        var metadata = fixture.Bundle.Metadata;
+        var fields = metadata.CategoricalFields.ToArray();
+        fields[1] = new CategoricalField("race_ethnicity", ["group A", "group B"]);
+        var ml = new MLContext(seed: 0);
+        var contents = ModelFile.Read(fixture.ModelPath, ml);
+        var path = _dir.File("mismatch.zip");
+        ModelFile.Save(path, ml, contents.Model, contents.InputSchema, metadata with { CategoricalFields = fields });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("race_ethnicity", error.Reason, StringComparison.Ordinal);
+    }
+
+    public sealed class OtherInput
+    {
+        public float Value { get; set; }
+    }
+
+    private string Edit(Action<ZipArchive> change)
+    {
+        var path = _dir.File($"edited-{Guid.NewGuid():N}.zip");
+        File.Copy(fixture.ModelPath, path);
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            change(zip);
+        }
+
+        return path;
+    }
+
+    private static string Read(ZipArchive zip, string name)
+    {
+        using var reader = new StreamReader(zip.GetEntry(name)!.Open());
+        return reader.ReadToEnd();
+    }
+
+    private static void Replace(ZipArchive zip, string name, byte[] content)
+    {
+        zip.GetEntry(name)!.Delete();
+        using var stream = zip.CreateEntry(name).Open();
+        stream.Write(content);
+    }
+}
