@@ -26,6 +26,9 @@ internal sealed partial class OciRegistry : IImageRegistry
         "application/vnd.docker.distribution.manifest.v2+json",
     ];
 
+    // The distribution spec lets registries refuse manifests over 4 MiB; nothing larger is a real manifest.
+    private const int MaxManifestBytes = 4 * 1024 * 1024;
+
     private static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromSeconds(60);
 
     private readonly IHttpClientFactory _httpClientFactory;
@@ -103,7 +106,14 @@ internal sealed partial class OciRegistry : IImageRegistry
         }
 
         ThrowUnlessSuccess(get, "manifest GET");
-        var body = await get.Content.ReadAsByteArrayAsync(cancellationToken);
+        var body = get.Content.Headers.ContentLength is > MaxManifestBytes
+            ? null
+            : await get.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (body is null || body.Length > MaxManifestBytes)
+        {
+            throw new RegistryException($"registry answered {_repository}:{tag} with a manifest over {MaxManifestBytes} bytes", isTransient: false);
+        }
+
         Log.DigestComputedFromBody(_logger, _repository, tag);
         return CheckedDigest("sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)), tag);
     }
