@@ -51,7 +51,7 @@ internal static class PredictMode
         if (growth is not null)
         {
             Console.WriteLine($"server RSS: {growth.RssAtFirstMb} MB at {growth.FirstCompleted:N0} requests, " +
-                              $"{growth.RssAtLastMb} MB at {growth.LastCompleted:N0} (growth {growth.GrowthMb} MB over the last {growth.WindowRequests:N0})");
+                              $"{growth.RssAtLastMb} MB at {growth.LastCompleted:N0} (change {growth.GrowthMb} MB from the first {growth.WindowRequests:N0} requests to the end)");
         }
 
         Report.JsonLine(new

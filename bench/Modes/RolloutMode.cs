@@ -98,11 +98,11 @@ internal static partial class RolloutMode
             }
 
             Report.Print(
-                ["scenario", "push s", "push to serving ms", "outages", "longest down ms", "total down ms", "failed probes", "serving at end"],
+                ["scenario", "push s", "push to serving ms", "outages", "longest down ms", "total down ms", "down probes", "slow probes", "serving at end"],
                 [.. results.Select(r => new List<string>
                 {
                     r.Name, Report.F(r.PushSeconds), Report.F(r.PushToServingMs), Report.F(r.Downtime.Outages),
-                    Report.F(r.Downtime.LongestMs), Report.F(r.Downtime.TotalMs), Report.F(r.Downtime.FailedProbes), r.ServingAtEnd ?? "-",
+                    Report.F(r.Downtime.LongestMs), Report.F(r.Downtime.TotalMs), Report.F(r.Downtime.FailedProbes), Report.F(r.Downtime.SlowProbes), r.ServingAtEnd ?? "-",
                 })]);
             Report.JsonLine(new { mode = "rollout", date = Report.Now(), probe_interval_ms = interval.TotalMilliseconds, v1_model = v1Version, scenarios = results });
             return 0;

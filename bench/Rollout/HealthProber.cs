@@ -7,8 +7,15 @@ using StudentPerformance.V1;
 
 namespace StudentPerformance.Bench.Rollout;
 
-/// <summary>One probe: when it was sent (ms from the prober's start), whether Health said SERVING, and which model answered.</summary>
-internal readonly record struct Probe(double AtMs, bool Serving, string? ModelVersion);
+/// <summary>
+/// One probe: when it was sent (ms from the prober's start), whether Health said SERVING, which model answered, and
+/// whether a failure was only slowness (the deadline passed) rather than a refusal or NOT_SERVING.
+/// </summary>
+internal readonly record struct Probe(double AtMs, bool Serving, string? ModelVersion, bool Slow = false)
+{
+    /// <summary>Down for the user: refused, reset or NOT_SERVING. A probe that only timed out is slow, not down.</summary>
+    public bool Down => !Serving && !Slow;
+}
 
 /// <summary>
 /// Calls grpc.health.v1 Check every <c>interval</c> (20 ms by default) through the published port, and, when it
@@ -83,9 +90,9 @@ internal sealed class HealthProber : IAsyncDisposable
             var answer = await predictor.PredictAsync(new PredictRequest { Student = RequestMix.Fixed() }, deadline: Deadline(), cancellationToken: cancellationToken);
             return new Probe(at, true, answer.ModelVersion);
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
-            return new Probe(at, false, null);
+            return new Probe(at, false, null, Slow: e.StatusCode == StatusCode.DeadlineExceeded);
         }
     }
 
@@ -158,19 +165,30 @@ internal sealed class HealthProber : IAsyncDisposable
     private DateTime Deadline() => TimeProvider.System.GetUtcNow().UtcDateTime + _deadline;
 }
 
-/// <summary>The outages in a probe series: each from the last SERVING probe before it to the first one after.</summary>
-internal sealed record Downtime(int Outages, double LongestMs, double TotalMs, int FailedProbes, int Probes)
+/// <summary>
+/// The outages in a probe series: each from the last SERVING probe before it to the first one after, so a window is
+/// at most one probe interval longer than the real outage on each side.
+/// </summary>
+internal sealed record Downtime(int Outages, double LongestMs, double TotalMs, int FailedProbes, int SlowProbes, int Probes)
 {
     public static Downtime From(IReadOnlyList<Probe> probes, double fromMs)
     {
         var window = probes.Where(p => p.AtMs >= fromMs).ToList();
-        int outages = 0, failed = 0;
+        int outages = 0, failed = 0, slow = 0;
         double longest = 0, total = 0;
         double? lastOk = probes.LastOrDefault(p => p.AtMs < fromMs && p.Serving) is { Serving: true } before ? before.AtMs : null;
         double? downSince = null;
         foreach (var p in window)
         {
-            if (!p.Serving)
+            if (p.Slow)
+            {
+                // Under CPU pressure (a preflight container starting beside the live one) an answer can miss the
+                // deadline: counted apart, neither up nor down.
+                slow++;
+                continue;
+            }
+
+            if (p.Down)
             {
                 failed++;
                 downSince ??= lastOk ?? p.AtMs;
@@ -198,6 +216,6 @@ internal sealed record Downtime(int Outages, double LongestMs, double TotalMs, i
             longest = Math.Max(longest, gap);
         }
 
-        return new Downtime(outages, Math.Round(longest, 1), Math.Round(total, 1), failed, window.Count);
+        return new Downtime(outages, Math.Round(longest, 1), Math.Round(total, 1), failed, slow, window.Count);
     }
 }
