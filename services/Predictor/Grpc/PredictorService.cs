@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Predictor.Health;
@@ -138,6 +139,7 @@ public sealed partial class PredictorService(
         }
     }
 
+    [DoesNotReturn]
     private void Reject(string method, FieldViolations violations)
     {
         Log.InputRejected(logger, method, violations.Total, violations.Items[0].Field);

@@ -109,7 +109,7 @@ public static partial class PredictorHostingExtensions
     private static T Lenient<T>(IConfiguration configuration, string key, T fallback)
         where T : struct, IParsable<T>, IComparable<T> =>
         T.TryParse(configuration[$"{PredictorOptions.SectionName}:{key}"], CultureInfo.InvariantCulture, out var value)
-            && value.CompareTo(default) > 0
+            && value.CompareTo(default) >= 0
             ? value
             : fallback;
 

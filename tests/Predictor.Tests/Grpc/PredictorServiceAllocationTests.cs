@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Grpc.HealthCheck;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -18,7 +17,7 @@ public sealed class PredictorServiceAllocationTests : IDisposable
 
     private readonly ServingState _state = new(new HealthServiceImpl());
     private readonly PredictorService _service;
-    private readonly CallContext _context = new();
+    private readonly TestCallContext _context = new();
 
     public PredictorServiceAllocationTests()
     {
@@ -68,34 +67,5 @@ public sealed class PredictorServiceAllocationTests : IDisposable
         }
 
         return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Calls;
-    }
-
-    /// <summary>The least a unary call's context needs: no deadline, never cancelled.</summary>
-    private sealed class CallContext : ServerCallContext
-    {
-        protected override string MethodCore => "/studentperformance.v1.Predictor/Predict";
-
-        protected override string HostCore => "localhost";
-
-        protected override string PeerCore => "ipv4:127.0.0.1:1";
-
-        protected override DateTime DeadlineCore => DateTime.MaxValue;
-
-        protected override Metadata RequestHeadersCore { get; } = [];
-
-        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
-
-        protected override Metadata ResponseTrailersCore { get; } = [];
-
-        protected override Status StatusCore { get; set; }
-
-        protected override WriteOptions? WriteOptionsCore { get; set; }
-
-        protected override AuthContext AuthContextCore { get; } = new(null, []);
-
-        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) =>
-            throw new NotSupportedException();
-
-        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
     }
 }
