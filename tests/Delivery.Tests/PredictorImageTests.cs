@@ -87,6 +87,34 @@ public sealed class PredictorImageTests(PredictorImageFixture fixture)
     }
 
     [Fact]
+    public async Task Run_ModelMissing_ExitsWithFailureInsteadOfServing()
+    {
+        // Arrange: the seed's failure, an image whose model is not where the app looks.
+        var noModelImage = await ImageBuild.BuildFromTextAsync(
+            $"FROM {fixture.Image}\nENV Predictor__ModelPath=/app/model/missing.zip\n",
+            DockerCli.UniqueName("delivery-predictor-nomodel") + ":test");
+        try
+        {
+            await using var container = await RunningContainer.StartAsync(noModelImage, [GrpcPort]);
+
+            // Act
+            await Wait.UntilAsync(
+                async () => await container.InspectAsync("{{.State.Status}}") == "exited",
+                StartTimeout,
+                "container without a model exits",
+                container.LogsAsync);
+
+            // Assert
+            Assert.NotEqual("0", await container.InspectAsync("{{.State.ExitCode}}"));
+            Assert.Contains("missing.zip", await container.LogsAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await DockerCli.RemoveImageAsync(noModelImage);
+        }
+    }
+
+    [Fact]
     public async Task Build_OtherTrainSeed_ServesOtherModelVersion()
     {
         // Arrange: the deployer's tests roll out v1 and v2 images that differ only in TRAIN_SEED.

@@ -84,6 +84,25 @@ public static class ImageBuild
         return image;
     }
 
+    /// <summary>
+    /// Builds an image from Dockerfile text in an empty context, for variants of a built image, such as a
+    /// predictor that cannot start: <c>FROM {tag}</c> + <c>ENV Predictor__ModelPath=/missing.zip</c>.
+    /// </summary>
+    public static async Task<string> BuildFromTextAsync(string dockerfileText, string tag)
+    {
+        var context = Directory.CreateTempSubdirectory("delivery-context-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(context, "Dockerfile"), dockerfileText);
+            (await BuildAsync("Dockerfile", tag, context: context)).EnsureSuccess();
+            return tag;
+        }
+        finally
+        {
+            Directory.Delete(context, recursive: true);
+        }
+    }
+
     public static async Task<string> BuildDeployerAsync(string tag)
     {
         (await BuildAsync(DeployerDockerfile, tag)).EnsureSuccess();
