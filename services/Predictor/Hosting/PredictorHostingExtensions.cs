@@ -12,6 +12,8 @@ namespace StudentPerformance.Predictor.Hosting;
 /// <summary>The predictor's composition: options, model start-up, the gRPC service, health and reflection.</summary>
 public static partial class PredictorHostingExtensions
 {
+    private static readonly PathString PredictorPath = "/" + StudentPerformance.V1.Predictor.Descriptor.FullName;
+
     /// <summary>Registers the predictor. Defaults go in with TryAdd, so a host (or a test) may replace them first.</summary>
     public static WebApplicationBuilder AddPredictor(this WebApplicationBuilder builder)
     {
@@ -74,6 +76,21 @@ public static partial class PredictorHostingExtensions
     public static WebApplication MapPredictor(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // gRPC activates the service through HttpContext.RequestServices, and the first read of that property
+        // creates a DI scope for the call. Everything a Predictor call touches is a singleton, so native gRPC calls
+        // get the root provider and no scope is made.
+        var root = app.Services;
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(PredictorPath, StringComparison.Ordinal))
+            {
+                context.RequestServices = root;
+            }
+
+            return next(context);
+        });
+
         app.MapGrpcService<PredictorService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
