@@ -20,6 +20,50 @@ internal sealed record LoadResult(
 
     public double RequestsPerSecond => Ok / Seconds;
 
+    /// <summary>
+    /// Several runs against one server as one: latencies merged, time, CPU and counts summed, memory from the last.
+    /// Alternating short rounds of two servers keeps a shift in the machine's background load from favouring one.
+    /// </summary>
+    public static LoadResult Merge(IReadOnlyList<LoadResult> runs)
+    {
+        if (runs.Count == 1)
+        {
+            return runs[0];
+        }
+
+        var histogram = new LatencyHistogram();
+        var errors = new Dictionary<StatusCode, long>();
+        long ticks = 0, busy = 0, total = 0;
+        double serverCpu = 0, clientCpu = 0;
+        var hasServer = true;
+        foreach (var r in runs)
+        {
+            histogram.Add(r.Latency);
+            foreach (var (code, n) in r.Errors)
+            {
+                errors[code] = errors.GetValueOrDefault(code) + n;
+            }
+
+            ticks += r.End.Timestamp - r.Start.Timestamp;
+            busy += r.End.MachineBusy - r.Start.MachineBusy;
+            total += r.End.MachineTotal - r.Start.MachineTotal;
+            clientCpu += r.End.ClientCpuSeconds - r.Start.ClientCpuSeconds;
+            if (r.Start.Server is { } s0 && r.End.Server is { } s1)
+            {
+                serverCpu += s1.CpuSeconds - s0.CpuSeconds;
+            }
+            else
+            {
+                hasServer = false;
+            }
+        }
+
+        var last = runs[^1].End.Server;
+        var start = new Snapshot(0, hasServer ? new ProcessSample(0, 0, 0) : null, 0, 0, 0);
+        var end = new Snapshot(ticks, hasServer && last is { } l ? l with { CpuSeconds = serverCpu } : null, clientCpu, busy, total);
+        return new LoadResult(runs[0].Settings, histogram, errors, start, end, [.. runs.SelectMany(r => r.Timeline)]);
+    }
+
     public static double Micros(long nanoseconds) => Math.Round(nanoseconds / 1000.0, 1);
 
     public Summary Summarize(string name, int rowsPerCall = 1)

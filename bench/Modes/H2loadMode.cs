@@ -24,6 +24,7 @@ internal static partial class H2loadMode
         var frameOut = options.StringOrNull("frame-out");
         var skipClient = options.Flag("no-client");
         var compare = options.Flag("compare-echo");
+        var rounds = options.Int("rounds", 3, 1, 100);
         options.ThrowOnUnknownExcept(Target.OptionNames);
         using var target = await Target.FromOptionsAsync(options, cancellationToken);
         var (address, pid) = (target.Address, target.Pid);
@@ -33,19 +34,38 @@ internal static partial class H2loadMode
         await File.WriteAllBytesAsync(file, frame, cancellationToken);
         try
         {
-            var run = new H2loadRun(file, requests, clients, streams, warmup);
-            var predict = await run.RunAsync(address, pid, cancellationToken);
-            var rows = new List<List<string>> { predict.Row("h2load -> predictor") };
-
+            // With --compare-echo, predictor and echo alternate in rounds, so a change in the shared machine's load
+            // during the run touches both alike.
+            var run = new H2loadRun(file, compare ? requests / rounds : requests, clients, streams, warmup);
+            (ChildProcess Child, Uri Address)? echoServer = compare ? await EchoMode.StartChildAsync(TimeSpan.FromMinutes(20)) : null;
+            H2loadResult predict;
             H2loadResult? echo = null;
-            if (compare)
+            try
             {
-                var (child, echoAddress) = await EchoMode.StartChildAsync(TimeSpan.FromMinutes(10));
-                using (child)
+                var predictRounds = new List<H2loadResult>();
+                var echoRounds = new List<H2loadResult>();
+                for (var i = 0; i < (compare ? rounds : 1); i++)
                 {
-                    echo = await run.RunAsync(echoAddress, child.Pid, cancellationToken);
-                    rows.Add(echo.Row("h2load -> echo"));
+                    var current = i == 0 ? run : run with { Warmup = TimeSpan.Zero };
+                    predictRounds.Add(await current.RunAsync(address, pid, cancellationToken));
+                    if (echoServer is { } e)
+                    {
+                        echoRounds.Add(await current.RunAsync(e.Address, e.Child.Pid, cancellationToken));
+                    }
                 }
+
+                predict = H2loadResult.Merge(predictRounds);
+                echo = echoRounds.Count > 0 ? H2loadResult.Merge(echoRounds) : null;
+            }
+            finally
+            {
+                echoServer?.Child.Dispose();
+            }
+
+            var rows = new List<List<string>> { predict.Row("h2load -> predictor") };
+            if (echo is not null)
+            {
+                rows.Add(echo.Row("h2load -> echo"));
             }
 
             Report.Print(["run", "requests", "succeeded", "req/s", "mean us", "srv us/call"], rows);
@@ -82,7 +102,7 @@ internal static partial class H2loadMode
                 client,
                 client_over_h2load = client is null ? (double?)null : Math.Round(client.RequestsPerSecond / predict.RequestsPerSecond, 3),
             });
-            return predict.Succeeded == requests && (echo is null || echo.Succeeded == requests) ? 0 : 1;
+            return predict.Succeeded == predict.Requests && (echo is null || echo.Succeeded == echo.Requests) ? 0 : 1;
         }
         finally
         {
@@ -132,7 +152,7 @@ internal static partial class H2loadMode
                 Console.WriteLine(output);
             }
 
-            return new H2loadResult(Requests, succeeded, rps, mean, serverUs);
+            return new H2loadResult(Requests, succeeded, rps, mean, serverUs, rps > 0 ? succeeded / rps : 0);
         }
     }
 
@@ -158,8 +178,25 @@ internal static partial class H2loadMode
 }
 
 /// <summary>One h2load run: h2load's own figures and the server's CPU per call from /proc.</summary>
-internal sealed record H2loadResult(long Requests, long Succeeded, double RequestsPerSecond, string MeanLatency, double? ServerUsPerCall)
+internal sealed record H2loadResult(long Requests, long Succeeded, double RequestsPerSecond, string MeanLatency, double? ServerUsPerCall, double Seconds)
 {
+    /// <summary>Rounds against one server as one run: counts and time summed, CPU per call weighted by calls.</summary>
+    public static H2loadResult Merge(IReadOnlyList<H2loadResult> rounds)
+    {
+        if (rounds.Count == 1)
+        {
+            return rounds[0];
+        }
+
+        var succeeded = rounds.Sum(r => r.Succeeded);
+        var seconds = rounds.Sum(r => r.Seconds);
+        double? cpu = rounds.All(r => r.ServerUsPerCall is not null) && succeeded > 0
+            ? Math.Round(rounds.Sum(r => r.ServerUsPerCall!.Value * r.Succeeded) / succeeded, 1)
+            : null;
+        return new H2loadResult(rounds.Sum(r => r.Requests), succeeded, seconds > 0 ? Math.Round(succeeded / seconds, 1) : 0,
+            string.Join('/', rounds.Select(r => r.MeanLatency)), cpu, Math.Round(seconds, 2));
+    }
+
     public List<string> Row(string name) =>
         [name, Report.F(Requests), Report.F(Succeeded), Report.F(Math.Round(RequestsPerSecond)), MeanLatency, Report.F(ServerUsPerCall)];
 }

@@ -14,6 +14,7 @@ internal static class PredictMode
     {
         var settings = ReadSettings(options);
         var compare = options.Flag("compare-echo");
+        var rounds = options.Int("rounds", 3, 1, 100);
         options.ThrowOnUnknownExcept(Target.OptionNames, RequestMix.OptionNames);
         using var target = await Target.FromOptionsAsync(options, cancellationToken);
         var address = target.Address;
@@ -21,23 +22,38 @@ internal static class PredictMode
         var students = await RequestMix.FromOptionsAsync(options, address, 4096, cancellationToken);
 
         var requests = students.Select(s => new PredictRequest { Student = s }).ToArray();
-        var predict = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken);
-        var rows = new List<Summary> { predict.Summarize("predict") };
-        RssGrowth? growth = RssGrowth.From(predict.Timeline);
-
-        Summary? echo = null;
-        if (compare)
+        if (!compare)
         {
-            var (child, echoAddress) = await EchoMode.StartChildAsync(settings.Warmup + settings.Duration + TimeSpan.FromMinutes(2));
-            using (child)
-            {
-                var result = await ClosedLoop.RunAsync(
-                    settings with { Address = echoAddress, ServerPid = child.Pid }, Call(requests), cancellationToken);
-                echo = result.Summarize("echo");
-                rows.Add(echo);
-            }
+            var only = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken);
+            return Finish(settings, 1, address, students.Length, [only.Summarize("predict")], null, RssGrowth.From(only.Timeline), only.Failed);
         }
 
+        // Predictor and echo in alternating rounds, each round a share of the duration: the machine is shared, and
+        // a change in its load during the run then touches both sides alike.
+        var (child, echoAddress) = await EchoMode.StartChildAsync((settings.Warmup + settings.Duration) * 2 + TimeSpan.FromMinutes(2));
+        using (child)
+        {
+            var round = settings with { Duration = settings.Duration / rounds };
+            var echoSettings = round with { Address = echoAddress, ServerPid = child.Pid };
+            var predictRuns = new List<LoadResult>();
+            var echoRuns = new List<LoadResult>();
+            for (var i = 0; i < rounds; i++)
+            {
+                // Full warm-up once per server; later rounds only re-open their connections.
+                var warmup = i == 0 ? settings.Warmup : TimeSpan.FromSeconds(Math.Min(0.5, settings.Warmup.TotalSeconds));
+                predictRuns.Add(await ClosedLoop.RunAsync(round with { Warmup = warmup }, Call(requests), cancellationToken));
+                echoRuns.Add(await ClosedLoop.RunAsync(echoSettings with { Warmup = warmup }, Call(requests), cancellationToken));
+            }
+
+            var predict = LoadResult.Merge(predictRuns);
+            var echo = LoadResult.Merge(echoRuns);
+            return Finish(settings, rounds, address, students.Length, [predict.Summarize("predict"), echo.Summarize("echo")], echo.Summarize("echo"),
+                null, predict.Failed);
+        }
+    }
+
+    private static int Finish(LoadSettings settings, int rounds, Uri address, int mixSize, List<Summary> rows, Summary? echo, RssGrowth? growth, long failed)
+    {
         Report.Table(rows);
         var ratios = echo is null ? null : new Ratios(
             Math.Round(rows[0].RequestsPerSecond / echo.RequestsPerSecond, 3),
@@ -59,14 +75,15 @@ internal static class PredictMode
             mode = "predict",
             date = Report.Now(),
             address = address.ToString(),
-            mix = students.Length == 1 ? "fixed" : "random",
+            mix = mixSize == 1 ? "fixed" : "random",
             warmup_s = settings.Warmup.TotalSeconds,
+            rounds = echo is null ? 1 : rounds,
             predict = rows[0],
             echo,
             ratio = ratios,
             rss = growth,
         });
-        return predict.Failed > 0 ? 1 : 0;
+        return failed > 0 ? 1 : 0;
     }
 
     /// <summary>The load options; the address and pid come from <see cref="Target"/>.</summary>

@@ -276,9 +276,13 @@ internal static partial class RolloutMode
             await StartupMode.DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false);
         }
 
-        var images = await StartupMode.DockerAsync(["images", "--format", "{{.Repository}}:{{.Tag}}"], CancellationToken.None, throwOnError: false);
-        foreach (var image in images.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                     .Where(i => i.Contains(repository, StringComparison.Ordinal)).Append(tagged).Concat(badImages).Distinct())
+        // Images the deployer pulled by digest have no tag: remove them as repository@digest.
+        var images = await StartupMode.DockerAsync(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"], CancellationToken.None, throwOnError: false);
+        var references = images.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .Where(f => f.Length == 3 && f[0].Contains(repository, StringComparison.Ordinal))
+            .Select(f => f[1] != "<none>" ? $"{f[0]}:{f[1]}" : $"{f[0]}@{f[2]}");
+        foreach (var image in references.Append(tagged).Concat(badImages).Distinct())
         {
             await StartupMode.DockerAsync(["rmi", image], CancellationToken.None, throwOnError: false);
         }
