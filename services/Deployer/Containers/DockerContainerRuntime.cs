@@ -244,7 +244,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             return (long)result.SpaceReclaimed;
         }, cancellationToken);
 
-    public Task<long> GetFreeSpaceAsync(CancellationToken cancellationToken) =>
+    public Task<long?> GetFreeSpaceAsync(CancellationToken cancellationToken) =>
         CallAsync(_pipeline, "measure free space", async ct =>
         {
             var path = _disk.DataRootPath;
@@ -252,13 +252,14 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             {
                 var info = await _client.System.GetSystemInfoAsync(ct).ConfigureAwait(false);
                 path = info.DockerRootDir;
+                if (!Directory.Exists(path))
+                {
+                    return (long?)null;
+                }
             }
-
-            if (!Directory.Exists(path))
+            else if (!Directory.Exists(path))
             {
-                throw new ContainerRuntimeException(
-                    $"cannot measure free space: '{path}' does not exist here; when the deployer runs in a container, mount Docker's data root and set Deployer:Disk:DataRootPath",
-                    isTransient: false);
+                throw new ContainerRuntimeException($"cannot measure free space: Deployer:Disk:DataRootPath '{path}' does not exist", isTransient: false);
             }
 
             return new DriveInfo(path).AvailableFreeSpace;

@@ -44,8 +44,11 @@ public interface IContainerRuntime
     /// <summary>Removes dangling (untagged, unused) images; returns the bytes reclaimed.</summary>
     Task<long> PruneDanglingImagesAsync(CancellationToken cancellationToken);
 
-    /// <summary>Free bytes on the engine's data root.</summary>
-    Task<long> GetFreeSpaceAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Free bytes on the engine's data root, or null when it cannot be measured from here (the deployer runs in a
+    /// container without the data root mounted).
+    /// </summary>
+    Task<long?> GetFreeSpaceAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>What a container is, as far as a rollout cares.</summary>

@@ -82,4 +82,7 @@ internal static partial class Log
 
     [LoggerMessage(1030, LogLevel.Warning, "Docker call failed ({Reason}); retry {Attempt} in {Delay}")]
     public static partial void DockerRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
+
+    [LoggerMessage(1031, LogLevel.Warning, "Rollout {RolloutId}: Docker's data root is not visible here, so free space is not checked; mount it and set Deployer:Disk:DataRootPath")]
+    public static partial void DiskUnmeasurable(ILogger logger, string rolloutId);
 }

@@ -144,16 +144,23 @@ internal sealed class RolloutPlan(
     private async Task<bool> EnsureDiskSpaceAsync(Run run, CancellationToken ct)
     {
         var free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false);
-        if (DiskRule.HasRoom(free, _options.Disk.MinFreeMiB))
+        if (free is null)
+        {
+            // In a container without the data root mounted there is nothing to measure; pruning still bounds the disk.
+            Log.DiskUnmeasurable(logger, run.Id);
+            return true;
+        }
+
+        if (DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB))
         {
             return true;
         }
 
-        Log.DiskLow(logger, run.Id, free / (1024 * 1024), _options.Disk.MinFreeMiB);
+        Log.DiskLow(logger, run.Id, free.Value / (1024 * 1024), _options.Disk.MinFreeMiB);
         await PruneAsync(run, ct).ConfigureAwait(false);
         await docker.PruneDanglingImagesAsync(ct).ConfigureAwait(false);
-        free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false);
-        return DiskRule.HasRoom(free, _options.Disk.MinFreeMiB)
+        free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false) ?? 0;
+        return DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB)
             ? true
             : throw new RolloutStepException(
                 $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_options.Disk.MinFreeMiB}",

@@ -129,11 +129,12 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         // Like the seed's hand-run `docker run -d --name mltest -p 8000:8000 ...`: unmanaged, another image, the port taken.
         await Cli.RunAsync(["run", "-d", "--name", _rig.ContainerName, "-p", $"127.0.0.1:{_rig.HostPort}:8000", PredictorImages.V1]);
         await Probes.WaitUntilAsync(_rig.IsServingAsync, Long, "the hand-run container to serve");
-        await _rig.PushAsync(PredictorImages.V2);
+        var v2 = await _rig.PushAsync(PredictorImages.V2);
 
         var deployer = await _rig.StartDeployerAsync();
 
-        await WaitForVersionAsync(deployer, images.V2ModelVersion);
+        await WaitForRolloutAsync(deployer, v2, "Succeeded");
+        Assert.Equal(images.V2ModelVersion, await _rig.ModelVersionAsync());
         var container = await _rig.InspectAsync(_rig.ContainerName);
         Assert.Equal("true", container!.Config.Labels["org.studentperformance.deployer.managed"]);
         Assert.Null(await _rig.InspectAsync(_rig.ContainerName + "-previous"));

@@ -14,19 +14,23 @@ namespace Deployer.Tests.Support;
 /// </summary>
 public sealed class PredictorImages : IAsyncLifetime
 {
-    public const string Prefix = "sp-deployer-e2e/predictor";
+    public const string Repository = "sp-deployer-e2e/predictor";
 
-    public static string V1 => $"{Prefix}:v1";
+    // Tags are unique per test run: another run on the same engine (CI, a colleague) may build from another tree.
+    // BuildKit's cache still makes the second build of an unchanged tree take a second.
+    private static readonly string Run = LocalRegistry.RandomSuffix();
 
-    public static string V2 => $"{Prefix}:v2";
+    public static string V1 => $"{Repository}:v1-{Run}";
 
-    public static string V3 => $"{Prefix}:v3";
+    public static string V2 => $"{Repository}:v2-{Run}";
+
+    public static string V3 => $"{Repository}:v3-{Run}";
 
     /// <summary>Exits with code 1 at start: the model file is not where the app looks.</summary>
-    public static string Crashing => $"{Prefix}:crash";
+    public static string Crashing => $"{Repository}:crash-{Run}";
 
     /// <summary>Runs, but serves gRPC on 8001 instead of 8000, so it never becomes SERVING.</summary>
-    public static string NeverServing => $"{Prefix}:hang";
+    public static string NeverServing => $"{Repository}:hang-{Run}";
 
     public string V1ModelVersion { get; private set; } = "";
 
@@ -61,7 +65,13 @@ public sealed class PredictorImages : IAsyncLifetime
         Assert.NotEqual(V1ModelVersion, V2ModelVersion);
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public async Task DisposeAsync()
+    {
+        foreach (var tag in new[] { NeverServing, Crashing, V3, V2, V1 })
+        {
+            await Cli.TryRunAsync(["rmi", tag]);
+        }
+    }
 
     private static Task<string> BuildPredictorAsync(string root, string tag, int seed) =>
         Cli.RunAsync(
