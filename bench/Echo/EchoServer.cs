@@ -21,8 +21,19 @@ internal static class EchoServer
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
         health.SetStatus("studentperformance.v1.Predictor", HealthCheckResponse.Types.ServingStatus.Serving);
         builder.Services.AddSingleton(health);
+        builder.Services.AddSingleton<EchoPredictor>();
 
         var app = builder.Build();
+
+        // gRPC activates services through HttpContext.RequestServices, whose first read creates a DI scope per call.
+        // Everything here is a singleton, so calls get the root provider: the ceiling should carry no cost the
+        // predictor can avoid (it does the same for its own calls).
+        var root = app.Services;
+        app.Use((context, next) =>
+        {
+            context.RequestServices = root;
+            return next(context);
+        });
         app.MapGrpcService<EchoPredictor>();
         app.MapGrpcService<HealthServiceImpl>();
         await app.StartAsync(cancellationToken);
