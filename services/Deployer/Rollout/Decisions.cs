@@ -114,16 +114,37 @@ public static class Decisions
     }
 
     /// <summary>
-    /// Image references of this repository to remove: everything beyond the newest <paramref name="keep"/>,
-    /// never an image a container still uses.
+    /// Image references of this repository to remove: everything beyond the newest <paramref name="keep"/>, never
+    /// an image a container still uses. "Newest" is the order the deployer rolled digests out
+    /// (<paramref name="deployedNewestFirst"/>), because build times say nothing about what ran last; images it
+    /// never deployed rank after those, by creation time.
     /// </summary>
-    public static IReadOnlyList<string> ImagesToPrune(IReadOnlyList<ImageInfo> newestFirst, int keep, IReadOnlyCollection<string> imageIdsInUse) =>
-        newestFirst
-            .OrderByDescending(i => i.Created)
+    public static IReadOnlyList<string> ImagesToPrune(
+        IReadOnlyList<ImageInfo> images,
+        int keep,
+        IReadOnlyCollection<string> imageIdsInUse,
+        IReadOnlyList<string> deployedNewestFirst)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(deployedNewestFirst);
+        int Rank(ImageInfo image)
+        {
+            var ranks = image.RepoDigests
+                .Select(d => d[(d.IndexOf('@', StringComparison.Ordinal) + 1)..])
+                .Select(d => deployedNewestFirst.ToList().IndexOf(d))
+                .Where(i => i >= 0)
+                .ToList();
+            return ranks.Count == 0 ? int.MaxValue : ranks.Min();
+        }
+
+        return images
+            .OrderBy(Rank)
+            .ThenByDescending(i => i.Created)
             .Skip(Math.Max(keep, 0))
             .Where(i => !imageIdsInUse.Contains(i.Id, StringComparer.Ordinal))
             .SelectMany(i => i.RepoTags.Concat(i.RepoDigests))
             .ToList();
+    }
 
     /// <summary>Delay before the next poll: the interval plus a uniform jitter in [0, jitter).</summary>
     public static TimeSpan NextPoll(TimeSpan interval, TimeSpan jitter, double random01) =>

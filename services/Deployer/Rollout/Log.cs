@@ -32,8 +32,8 @@ internal static partial class Log
     [LoggerMessage(1008, LogLevel.Warning, "Rollout {RolloutId}: {FreeMiB} MiB free on Docker's data root, below {MinFreeMiB} MiB; pruning")]
     public static partial void DiskLow(ILogger logger, string rolloutId, long freeMiB, long minFreeMiB);
 
-    [LoggerMessage(1009, LogLevel.Information, "Rollout {RolloutId} removed image {Reference}")]
-    public static partial void ImagePruned(ILogger logger, string rolloutId, string reference);
+    [LoggerMessage(1009, LogLevel.Information, "Rollout {RolloutId} pruned image {Reference}: removed {Removed}")]
+    public static partial void ImagePruned(ILogger logger, string rolloutId, string reference, bool removed);
 
     [LoggerMessage(1010, LogLevel.Warning, "Rollout {RolloutId}: the registry refused the pull credentials; fetching fresh ones and retrying once")]
     public static partial void PullUnauthorized(ILogger logger, string rolloutId);

@@ -403,12 +403,10 @@ internal sealed class RolloutPlan(
             }
         }
 
-        foreach (var reference in Decisions.ImagesToPrune(images, _options.Disk.KeepImages, inUse))
+        foreach (var reference in Decisions.ImagesToPrune(images, _options.Disk.KeepImages, inUse, state.Current.GoodDigests))
         {
-            if (await docker.RemoveImageAsync(reference, ct).ConfigureAwait(false))
-            {
-                Log.ImagePruned(logger, run.Id, reference);
-            }
+            var removed = await docker.RemoveImageAsync(reference, ct).ConfigureAwait(false);
+            Log.ImagePruned(logger, run.Id, reference, removed);
         }
     }
 

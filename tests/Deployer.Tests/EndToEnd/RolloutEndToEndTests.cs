@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using Deployer.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Deployer.Tests.EndToEnd;
 
@@ -193,7 +196,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
 
         var left = await _rig.LocalImagesAsync();
 
-        Assert.Equal(2, left.Count);
+        Assert.True(left.Count == 2, $"{left.Count} images left: {string.Join(", ", left.SelectMany(i => i.RepoDigests.Concat(i.RepoTags)))}\n{deployer.Logs.Text}");
         Assert.Contains(left, i => i.RepoDigests.Contains($"{_rig.ImageName}@{v3}"));
     }
 
@@ -218,10 +221,18 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Admin_RollbackAfterV2_ServesV1AndQuarantinesV2()
+    public async Task Admin_RollbackAfterV2_ServesV1QuarantinesV2AndNotifies()
     {
+        var events = new ConcurrentQueue<string>();
+        var (hook, hookAddress) = await LocalRegistryLoopback.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            events.Enqueue(await reader.ReadToEndAsync());
+            return Results.NoContent();
+        }));
+        await using var hookApp = hook;
         await _rig.PushAsync(PredictorImages.V1);
-        var deployer = await _rig.StartDeployerAsync();
+        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = new Uri(hookAddress, "/hook").ToString() });
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var v2 = await _rig.PushAsync(PredictorImages.V2);
         await WaitForRolloutAsync(deployer, v2, "Succeeded");
@@ -231,6 +242,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         Assert.Contains(v2, await deployer.QuarantinedAsync());
+        await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains("\"event\":\"rollback\"", StringComparison.Ordinal))), Long, "the rollback webhook", () => string.Join('\n', events));
+        Assert.Contains(events, e => e.Contains("\"event\":\"success\"", StringComparison.Ordinal) && e.Contains(v2, StringComparison.Ordinal));
         await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
     }

@@ -137,9 +137,25 @@ public class DecisionsTests
             new("id1", [$"{Image}:v1"], [$"{Image}@sha256:1"], t.AddHours(1), 1),
         ];
 
-        var removed = Decisions.ImagesToPrune(images, keep: 2, imageIdsInUse: ["id1"]);
+        var removed = Decisions.ImagesToPrune(images, keep: 2, imageIdsInUse: ["id1"], deployedNewestFirst: []);
 
         Assert.Equal([$"{Image}@sha256:2"], removed);
+    }
+
+    [Fact]
+    public void ImagesToPrune_DeployOrderDiffersFromBuildOrder_KeepsTheLastDeployed()
+    {
+        var t = DateTimeOffset.UnixEpoch;
+        ImageInfo[] images =
+        [
+            new("old-build", [], [$"{Image}@sha256:b"], t.AddHours(1), 1),
+            new("new-build", [], [$"{Image}@sha256:c"], t.AddHours(3), 1),
+            new("mid-build", [], [$"{Image}@sha256:a"], t.AddHours(2), 1),
+        ];
+
+        var removed = Decisions.ImagesToPrune(images, keep: 2, imageIdsInUse: [], deployedNewestFirst: ["sha256:a", "sha256:b", "sha256:c"]);
+
+        Assert.Equal([$"{Image}@sha256:c"], removed);
     }
 
     [Fact]
