@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using StudentPerformance.Bench.Cli;
+using StudentPerformance.Bench.Echo;
 using StudentPerformance.Bench.Load;
 
 namespace StudentPerformance.Bench.Modes;
@@ -21,6 +22,13 @@ internal static class StartupMode
         var env = options.All("env");
         var grace = options.Seconds("grace", 10, 120);
         options.ThrowOnUnknown();
+
+        // The poller's own first gRPC call JITs the client's HTTP/2 stack; do that against an in-process echo server
+        // first, so the first measured run does not include it.
+        await using (var warm = await EchoServer.StartAsync(0, cancellationToken))
+        {
+            await Target.WaitServingAsync(EchoServer.Address(warm), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(10), () => false, cancellationToken);
+        }
 
         var results = new List<StartupRun>();
         for (var i = 0; i < runs && !cancellationToken.IsCancellationRequested; i++)
