@@ -35,6 +35,11 @@ try
         _ => throw new UsageException($"unknown mode '{args[0]}'"),
     };
 }
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("bench: stopped");
+    return 130;
+}
 catch (UsageException e)
 {
     Console.Error.WriteLine($"bench: {e.Message}");
