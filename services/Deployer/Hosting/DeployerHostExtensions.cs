@@ -17,7 +17,8 @@ public static class DeployerHostExtensions
     /// <summary>Builds the deployer application; tests call this with their own configuration.</summary>
     public static WebApplication BuildDeployer(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // appsettings.json sits beside the executable; a systemd unit or a shell may start it from anywhere.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
         builder.AddDeployer();
         var app = builder.Build();
