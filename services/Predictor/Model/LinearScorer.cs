@@ -1,9 +1,3 @@
-using System.Globalization;
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Trainers;
-using Microsoft.ML.Transforms;
-
 namespace StudentPerformance.Predictor.Model;
 
 /// <summary>
@@ -11,6 +5,10 @@ namespace StudentPerformance.Predictor.Model;
 /// ML.NET's PredictionEngine costs microseconds and allocates per call; this costs a few nanoseconds and
 /// allocates nothing, and a test proves it matches ML.NET on every reference row.
 /// </summary>
+/// <remarks>
+/// Deliberately free of ML.NET types: the trainer folds the model (<see cref="LinearFold"/>) and saves these weights
+/// in the model file, so serving builds the scorer from them and never loads Microsoft.ML.
+/// </remarks>
 internal sealed class LinearScorer
 {
     private readonly string[][] _values;
@@ -19,7 +17,7 @@ internal sealed class LinearScorer
     private readonly double _writingWeight;
     private readonly double _bias;
 
-    private LinearScorer(string[][] values, double[][] weights, double readingWeight, double writingWeight, double bias)
+    internal LinearScorer(string[][] values, double[][] weights, double readingWeight, double writingWeight, double bias)
     {
         _values = values;
         _weights = weights;
@@ -43,6 +41,81 @@ internal sealed class LinearScorer
         return sum;
     }
 
+    /// <summary>The weights as saved in the model file.</summary>
+    public LinearWeights ToWeights() => new(
+        _bias,
+        [new(StudentColumns.ReadingScore, _readingWeight), new(StudentColumns.WritingScore, _writingWeight)],
+        [.. StudentColumns.Categorical.Select((name, f) => new CategoricalWeights(name, _values[f], _weights[f]))]);
+
+    /// <summary>
+    /// Builds the scorer from saved weights, checking their shape: every input named in <see cref="StudentColumns"/>
+    /// order, one finite weight per distinct value. Throws <see cref="InvalidDataException"/> saying what is wrong.
+    /// </summary>
+    public static LinearScorer FromWeights(LinearWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        CheckFinite(weights.Bias, "bias");
+        if (weights.Numeric.Count != StudentColumns.Numeric.Count)
+        {
+            throw new InvalidDataException($"expected {StudentColumns.Numeric.Count} numeric weights, got {weights.Numeric.Count}");
+        }
+
+        for (var n = 0; n < StudentColumns.Numeric.Count; n++)
+        {
+            CheckName(weights.Numeric[n].Name, StudentColumns.Numeric[n]);
+            CheckFinite(weights.Numeric[n].Weight, StudentColumns.Numeric[n]);
+        }
+
+        if (weights.Categorical.Count != StudentColumns.Categorical.Count)
+        {
+            throw new InvalidDataException($"expected {StudentColumns.Categorical.Count} categorical fields, got {weights.Categorical.Count}");
+        }
+
+        var values = new string[StudentColumns.Categorical.Count][];
+        var categoryWeights = new double[StudentColumns.Categorical.Count][];
+        for (var f = 0; f < values.Length; f++)
+        {
+            var field = weights.Categorical[f];
+            var name = StudentColumns.Categorical[f];
+            CheckName(field.Name, name);
+            if (field.Values.Count == 0 || field.Values.Count != field.Weights.Count)
+            {
+                throw new InvalidDataException($"'{name}' has {field.Values.Count} values and {field.Weights.Count} weights");
+            }
+
+            if (field.Values.Distinct(StringComparer.Ordinal).Count() != field.Values.Count)
+            {
+                throw new InvalidDataException($"'{name}' lists a value twice");
+            }
+
+            foreach (var weight in field.Weights)
+            {
+                CheckFinite(weight, name);
+            }
+
+            values[f] = [.. field.Values];
+            categoryWeights[f] = [.. field.Weights];
+        }
+
+        return new LinearScorer(values, categoryWeights, weights.Numeric[0].Weight, weights.Numeric[1].Weight, weights.Bias);
+    }
+
+    private static void CheckName(string actual, string expected)
+    {
+        if (!string.Equals(actual, expected, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"expected weights of '{expected}', found '{actual}'");
+        }
+    }
+
+    private static void CheckFinite(double value, string what)
+    {
+        if (!double.IsFinite(value))
+        {
+            throw new InvalidDataException($"weight of '{what}' is not a finite number");
+        }
+    }
+
     private double Weight(int field, string value)
     {
         // At most six values per field: a linear scan of ordinal compares beats hashing the string.
@@ -62,112 +135,13 @@ internal sealed class LinearScorer
         StudentColumns.Categorical[field],
         value,
         $"unknown {StudentColumns.Categorical[field]}; allowed: {string.Join(", ", _values[field])}");
-
-    /// <summary>
-    /// Reads weights, normaliser and one-hot slots out of the pipeline <see cref="StudentPipeline"/> fits.
-    /// Throws <see cref="NotSupportedException"/> for any other shape of model.
-    /// </summary>
-    public static LinearScorer FromModel(ITransformer model, DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        if (model is not IEnumerable<ITransformer> chain)
-        {
-            throw new NotSupportedException("model is not a transformer chain");
-        }
-
-        var transformers = chain.ToList();
-        var predictor = transformers.OfType<RegressionPredictionTransformer<LinearRegressionModelParameters>>().SingleOrDefault()
-            ?? throw new NotSupportedException("model has no linear regression predictor");
-        var normalizer = transformers.OfType<NormalizingTransformer>().SingleOrDefault()
-            ?? throw new NotSupportedException("model has no score normaliser");
-
-        var outputSchema = model.GetOutputSchema(inputSchema);
-        var features = outputSchema.GetColumnOrNull(predictor.FeatureColumnName)
-            ?? throw new NotSupportedException($"model has no '{predictor.FeatureColumnName}' column");
-        var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
-        features.GetSlotNames(ref slotNames);
-        var names = slotNames.DenseValues().Select(n => n.ToString()).ToArray();
-        var weights = predictor.Model.Weights;
-        if (names.Length != weights.Count)
-        {
-            throw new NotSupportedException($"{names.Length} feature slots but {weights.Count} weights");
-        }
-
-        double bias = predictor.Model.Bias;
-        var values = new List<string>[StudentColumns.Categorical.Count];
-        var categoryWeights = new List<double>[StudentColumns.Categorical.Count];
-        for (var f = 0; f < values.Length; f++)
-        {
-            values[f] = [];
-            categoryWeights[f] = [];
-        }
-
-        var numericWeights = new double?[StudentColumns.Numeric.Count];
-        for (var slot = 0; slot < names.Length; slot++)
-        {
-            var name = names[slot];
-            var numeric = IndexOf(StudentColumns.Numeric, name);
-            if (numeric >= 0)
-            {
-                // The normaliser's columns are the two scores in StudentColumns.Numeric order.
-                var (scale, offset) = Affine(normalizer, numeric);
-                numericWeights[numeric] = weights[slot] * scale;
-                bias -= weights[slot] * scale * offset;
-                continue;
-            }
-
-            var dot = name.IndexOf('.', StringComparison.Ordinal);
-            var field = dot > 0 ? IndexOf(StudentColumns.Categorical, name[..dot]) : -1;
-            if (field < 0)
-            {
-                throw new NotSupportedException($"unexpected feature slot '{name}'");
-            }
-
-            values[field].Add(name[(dot + 1)..]);
-            categoryWeights[field].Add(weights[slot]);
-        }
-
-        for (var f = 0; f < values.Length; f++)
-        {
-            if (values[f].Count == 0)
-            {
-                throw new NotSupportedException($"model has no values for '{StudentColumns.Categorical[f]}'");
-            }
-        }
-
-        if (numericWeights[0] is not { } reading || numericWeights[1] is not { } writing)
-        {
-            throw new NotSupportedException("model lacks a score feature");
-        }
-
-        return new LinearScorer(
-            values.Select(v => v.ToArray()).ToArray(),
-            categoryWeights.Select(w => w.ToArray()).ToArray(),
-            reading,
-            writing,
-            bias);
-    }
-
-    private static (double Scale, double Offset) Affine(NormalizingTransformer normalizer, int column) =>
-        normalizer.GetNormalizerModelParameters(column) switch
-        {
-            // ML.NET computes (x - offset) * scale.
-            NormalizingTransformer.AffineNormalizerModelParameters<float> affine => (affine.Scale, affine.Offset),
-            var other => throw new NotSupportedException(
-                string.Create(CultureInfo.InvariantCulture, $"normaliser {column} is {other?.GetType().Name ?? "missing"}, not affine")),
-        };
-
-    private static int IndexOf(IReadOnlyList<string> list, string value)
-    {
-        for (var i = 0; i < list.Count; i++)
-        {
-            if (string.Equals(list[i], value, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
 }
+
+/// <summary>The folded scorer as the model file stores it (<c>linear.json</c>).</summary>
+internal sealed record LinearWeights(double Bias, IReadOnlyList<NumericWeight> Numeric, IReadOnlyList<CategoricalWeights> Categorical);
+
+/// <summary>The weight of one raw score (0..100), normalisation folded in.</summary>
+internal sealed record NumericWeight(string Name, double Weight);
+
+/// <summary>One categorical input: its values and, at the same index, each value's weight.</summary>
+internal sealed record CategoricalWeights(string Name, IReadOnlyList<string> Values, IReadOnlyList<double> Weights);

@@ -43,7 +43,7 @@ public static class ModelTrainer
         var ml = new MLContext(settings.Seed);
         var (model, schema) = Fit(ml, train, settings);
         var holdout = Metrics(test, Predict(ml, model, test));
-        var scorer = LinearScorer.FromModel(model, schema);
+        var scorer = LinearFold.FromModel(model, schema);
         var fields = StudentColumns.Categorical
             .Select((name, i) => new CategoricalField(name, [.. scorer.CategoryValues[i]]))
             .ToArray();

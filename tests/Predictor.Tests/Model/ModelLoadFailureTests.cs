@@ -86,15 +86,93 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
     [Fact]
     public void Load_FutureFormatVersion_ThrowsNotSupported()
     {
-        var path = Edit(zip =>
-        {
-            var json = Read(zip, ModelFile.MetadataEntry).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal);
-            Replace(zip, ModelFile.MetadataEntry, Encoding.UTF8.GetBytes(json));
-        });
+        var path = Edit(zip => SetFormatVersion(zip, 99));
 
         var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
 
         Assert.Contains("format 99 is not supported", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FormatOneFileWithoutLinearWeights_ThrowsTooOldRetrain()
+    {
+        var path = Edit(zip =>
+        {
+            SetFormatVersion(zip, 1);
+            zip.GetEntry(ModelFile.LinearEntry)!.Delete();
+        });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("model format 1 is too old", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("retrain", error.Reason, StringComparison.Ordinal);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_LinearWeightsMissing_ThrowsMissingLinearJson()
+    {
+        var path = Edit(zip => zip.GetEntry(ModelFile.LinearEntry)!.Delete());
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("missing linear.json", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_LinearWeightsWithoutBias_ThrowsUnreadableLinearJson()
+    {
+        var path = Edit(zip =>
+        {
+            var json = Read(zip, ModelFile.LinearEntry).Replace("\"bias\"", "\"bias_renamed\"", StringComparison.Ordinal);
+            Replace(zip, ModelFile.LinearEntry, Encoding.UTF8.GetBytes(json));
+        });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("unreadable linear.json", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_LinearWeightsForAnotherField_ThrowsNamingTheField()
+    {
+        var path = Edit(zip =>
+        {
+            var json = Read(zip, ModelFile.LinearEntry).Replace("\"lunch\"", "\"meal\"", StringComparison.Ordinal);
+            Replace(zip, ModelFile.LinearEntry, Encoding.UTF8.GetBytes(json));
+        });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("unreadable linear.json", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("'lunch'", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ByteFlippedInsideStoredMlNetModel_ThrowsCrcFailure()
+    {
+        // Serving never loads the ML.NET entry, so only the CRC check can notice this damage.
+        var path = _dir.File("flipped.zip");
+        var bytes = File.ReadAllBytes(fixture.ModelPath);
+        byte[] inner;
+        using (var zip = new ZipArchive(new MemoryStream(bytes), ZipArchiveMode.Read))
+        using (var stream = zip.GetEntry(ModelFile.MlNetEntry)!.Open())
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            inner = copy.ToArray();
+        }
+
+        var at = bytes.AsSpan().IndexOf(inner);
+        Assert.True(at > 0, "the ML.NET entry is stored uncompressed");
+        bytes[at + (inner.Length / 2)] ^= 0x20;
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+
+        Assert.Contains("ML.NET model unreadable", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("CRC-32", error.Reason, StringComparison.Ordinal);
+        Assert.Equal(path, error.ModelPath);
     }
 
     [Fact]
@@ -108,18 +186,17 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
     }
 
     [Fact]
-    public void Load_ModelWithAnotherInputSchema_ThrowsWrongSchema()
+    public void Save_ModelTheScorerCannotFold_ThrowsAndWritesNothing()
     {
         var ml = new MLContext(seed: 0);
         var data = ml.Data.LoadFromEnumerable([new OtherInput { Value = 1 }]);
         var model = ml.Transforms.CopyColumns("Score", nameof(OtherInput.Value)).Fit(data);
         var path = _dir.File("other.zip");
-        ModelFile.Save(path, ml, model, data.Schema, fixture.Bundle.Metadata);
 
-        var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
+        var error = Assert.Throws<NotSupportedException>(() => ModelFile.Save(path, ml, model, data.Schema, fixture.Bundle.Metadata));
 
-        Assert.Contains("wrong input schema", error.Reason, StringComparison.Ordinal);
-        Assert.Contains("gender", error.Reason, StringComparison.Ordinal);
+        Assert.Contains("transformer chain", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(path));
     }
 
     [Fact]
@@ -129,9 +206,9 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
         var fields = metadata.CategoricalFields.ToArray();
         fields[1] = new CategoricalField("race_ethnicity", ["group A", "group B"]);
         var ml = new MLContext(seed: 0);
-        var contents = ModelFile.Read(fixture.ModelPath, ml);
+        var (model, schema) = ModelFile.ReadMlNetModel(fixture.ModelPath, ml);
         var path = _dir.File("mismatch.zip");
-        ModelFile.Save(path, ml, contents.Model, contents.InputSchema, metadata with { CategoricalFields = fields });
+        ModelFile.Save(path, ml, model, schema, metadata with { CategoricalFields = fields });
 
         var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
 
@@ -153,6 +230,13 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
         }
 
         return path;
+    }
+
+    private static void SetFormatVersion(ZipArchive zip, int version)
+    {
+        var json = Read(zip, ModelFile.MetadataEntry).Replace(
+            $"\"format_version\": {ModelFile.FormatVersion}", $"\"format_version\": {version}", StringComparison.Ordinal);
+        Replace(zip, ModelFile.MetadataEntry, Encoding.UTF8.GetBytes(json));
     }
 
     private static string Read(ZipArchive zip, string name)
