@@ -5,7 +5,7 @@ namespace StudentPerformance.Predictor.Model;
 
 /// <summary>
 /// The ML.NET pipeline: one-hot the five categoricals, standardise the two scores, concatenate, regress.
-/// <see cref="LinearScorer"/> reads the fitted pipeline back, so a change here must keep that reader in step.
+/// <see cref="LinearFold"/> reads the fitted pipeline back, so a change here must keep that reader in step.
 /// </summary>
 public static class StudentPipeline
 {

@@ -119,10 +119,18 @@ public static class TrainCommand
                 CrossValidation: cv,
                 CategoricalFields: result.CategoricalFields,
                 NumericFields: [.. StudentColumns.Numeric.Select(n => new NumericField(n, StudentColumns.ScoreMin, StudentColumns.ScoreMax))]);
+
             // Save folds the model into the linear scorer serving uses and proves it against ML.NET on every row.
-            version = ModelFile.Save(
-                options.Out, new MLContext(options.Settings.Seed), result.Model, result.InputSchema, metadata, data.Rows.Select(r => r.Features));
-            stdout.WriteLine(Invariant($"saved {options.Out} (model version {version}; linear fold matches ML.NET within {LinearFold.Tolerance:G} on all {data.Rows.Count} rows)"));
+            try
+            {
+                version = ModelFile.Save(
+                    options.Out, new MLContext(options.Settings.Seed), result.Model, result.InputSchema, metadata, data.Rows.Select(r => r.Features));
+                stdout.WriteLine(Invariant($"saved {options.Out} (model version {version}; its linear fold matches ML.NET within {LinearFold.Tolerance:G} on all {data.Rows.Count} rows)"));
+            }
+            catch (NotSupportedException e)
+            {
+                stderr.WriteLine($"train: the model cannot be folded into the served linear scorer ({e.Message}); model NOT saved");
+            }
         }
 
         stdout.WriteLine(JsonSerializer.Serialize(
