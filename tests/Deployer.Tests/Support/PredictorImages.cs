@@ -73,12 +73,26 @@ public sealed class PredictorImages : IAsyncLifetime
         }
     }
 
-    private static Task<string> BuildPredictorAsync(string root, string tag, int seed) =>
-        Cli.RunAsync(
-            ["build", "--force-rm", "--network", "host",
-             "--build-arg", "SDK_IMAGE=local/sdk:10.0", "--build-arg", "RUNTIME_IMAGE=local/aspnet:10.0",
-             "--build-arg", $"TRAIN_SEED={seed}", "-t", tag, "-f", Path.Combine(root, "Dockerfile.predictor"), root],
-            timeout: TimeSpan.FromMinutes(10));
+    private static Task<string> BuildPredictorAsync(string root, string tag, int seed)
+    {
+        List<string> arguments = ["build", "--force-rm", "--network", "host", "--build-arg", $"TRAIN_SEED={seed}"];
+        arguments.AddRange(BaseImageArgument("SDK_IMAGE", "local/sdk:10.0"));
+        arguments.AddRange(BaseImageArgument("RUNTIME_IMAGE", "local/aspnet:10.0"));
+        arguments.AddRange(["-t", tag, "-f", Path.Combine(root, "Dockerfile.predictor"), root]);
+        return Cli.RunAsync(arguments, timeout: TimeSpan.FromMinutes(10));
+    }
+
+    /// <summary>
+    /// The base image as scripts/test.sh chose it (same variable names as the build args): unset means the local
+    /// image, empty means the Dockerfile's own default (runners that can pull the official images).
+    /// </summary>
+    private static string[] BaseImageArgument(string variable, string local) =>
+        Environment.GetEnvironmentVariable(variable) switch
+        {
+            null => ["--build-arg", $"{variable}={local}"],
+            "" => [],
+            var image => ["--build-arg", $"{variable}={image}"],
+        };
 
     private static async Task BuildDerivedAsync(string tag, string dockerfile)
     {
