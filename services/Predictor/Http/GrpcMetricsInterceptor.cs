@@ -40,69 +40,55 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         return AwaitUnary(task, series, started, context);
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+    // Streaming calls (Health/Watch, reflection) are rare, so they share one measuring path; a closure per call
+    // is fine there. Unary calls above keep their allocation-free path.
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
         TRequest request,
         IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
-        var series = metrics.For(context.Method);
-        var started = time.GetTimestamp();
-        series.InFlight.Inc();
-        try
+        return ObserveAsync(context, async () =>
         {
             await continuation(request, responseStream, context);
-        }
-        catch (Exception error)
-        {
-            Finish(series, started, StatusOf(error, context));
-            throw;
-        }
-
-        Finish(series, started, context.Status.StatusCode);
+            return true;
+        });
     }
 
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context,
         ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
-        var series = metrics.For(context.Method);
-        var started = time.GetTimestamp();
-        series.InFlight.Inc();
-        TResponse response;
-        try
-        {
-            response = await continuation(requestStream, context);
-        }
-        catch (Exception error)
-        {
-            Finish(series, started, StatusOf(error, context));
-            throw;
-        }
-
-        Finish(series, started, context.Status.StatusCode);
-        return response;
+        return ObserveAsync(context, () => continuation(requestStream, context));
     }
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(
         IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context,
         DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(continuation);
+        return ObserveAsync(context, async () =>
+        {
+            await continuation(requestStream, responseStream, context);
+            return true;
+        });
+    }
+
+    private async Task<T> ObserveAsync<T>(ServerCallContext context, Func<Task<T>> call)
+    {
+        ArgumentNullException.ThrowIfNull(context);
         var series = metrics.For(context.Method);
         var started = time.GetTimestamp();
         series.InFlight.Inc();
+        T result;
         try
         {
-            await continuation(requestStream, responseStream, context);
+            result = await call();
         }
         catch (Exception error)
         {
@@ -111,6 +97,7 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         }
 
         Finish(series, started, context.Status.StatusCode);
+        return result;
     }
 
     private async Task<TResponse> AwaitUnary<TResponse>(
