@@ -72,6 +72,25 @@ public sealed class GrpcMetricsInterceptorTests
     }
 
     [Fact]
+    public async Task ServerStreamingServerHandler_EndsWithRpcException_CountedUnderItsCode()
+    {
+        const string watch = "/grpc.health.v1.Health/Watch";
+        var context = new CallContext(watch);
+        ServerStreamingServerMethod<PredictRequest, PredictResponse> handler = async (_, _, _) =>
+        {
+            await Task.Yield();
+            throw new RpcException(new Status(StatusCode.Cancelled, "client went away"));
+        };
+
+        await Assert.ThrowsAsync<RpcException>(() => _interceptor.ServerStreamingServerHandler(_request, null!, context, handler));
+        await _interceptor.ServerStreamingServerHandler<PredictRequest, PredictResponse>(_request, null!, context, (_, _, _) => Task.CompletedTask);
+
+        var text = await ScrapeAsync();
+        Assert.Contains("grpc_method=\"Watch\",grpc_code=\"Cancelled\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("grpc_method=\"Watch\",grpc_code=\"OK\"} 1", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SetModel_NewVersion_ReplacesTheOldSeries()
     {
         _metrics.SetModel("aaaaaaaaaaaaaaaa", "Sdca");
