@@ -1,0 +1,44 @@
+using Deployer.Tests.Support;
+
+namespace Deployer.Tests.EndToEnd;
+
+/// <summary>Restarting the daemon stops every container on the engine, so this runs alone, after the others.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DockerDaemonRestart : ICollectionFixture<PredictorImages>
+{
+    public const string Name = "docker daemon restart";
+}
+
+/// <summary>Scenario (e) with the real thing: the Docker daemon itself restarts under a running deployer.</summary>
+[Collection(DockerDaemonRestart.Name)]
+public sealed class DaemonRestartEndToEndTests(PredictorImages images) : IAsyncLifetime
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(180);
+    private RolloutRig _rig = null!;
+
+    public async Task InitializeAsync() => _rig = await RolloutRig.StartAsync();
+
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
+
+    [Fact]
+    public async Task Deployer_DockerDaemonRestarted_PredictorServesAgainAndTheNextImageRollsOut()
+    {
+        // Arrange: v1 rolled out and serving.
+        await _rig.PushAsync(PredictorImages.V1);
+        var deployer = await _rig.StartDeployerAsync();
+        await WaitForVersionAsync(deployer, images.V1ModelVersion);
+
+        // Act: the daemon goes away and comes back (every container is stopped in between).
+        await DockerDaemon.RestartAsync();
+
+        // Assert: the predictor serves again and the deployer, which kept running, still rolls out what CI pushes.
+        await WaitForVersionAsync(deployer, images.V1ModelVersion);
+        await _rig.PushAsync(PredictorImages.V2);
+        await WaitForVersionAsync(deployer, images.V2ModelVersion);
+        // The rollout commits after its health gate: the previous container is then removed.
+        await Probes.WaitUntilAsync(async () => await _rig.InspectAsync(_rig.ContainerName + "-previous") is null, Long, "the rollout to commit", () => deployer.Logs.Text);
+    }
+
+    private async Task WaitForVersionAsync(DeployerInstance deployer, string modelVersion) =>
+        await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == modelVersion, Long, $"model version {modelVersion} on {_rig.PredictorAddress}", () => deployer.Logs.Text);
+}
