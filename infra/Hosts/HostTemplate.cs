@@ -1,0 +1,218 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.EC2;
+using Amazon.CDK.AWS.IAM;
+using Constructs;
+using StudentPerformance.Infra.CiIdentity;
+
+namespace StudentPerformance.Infra.Hosts;
+
+/// <summary>How a predictor host is built; the single host and every fleet member use the same launch template.</summary>
+internal sealed class HostTemplateProps
+{
+    public required IVpc Vpc { get; init; }
+
+    public required HostParameters Parameters { get; init; }
+
+    /// <summary><c>Deployer:PollJitter</c>; null keeps the deployer's default.</summary>
+    public string? PollJitter { get; init; }
+
+    /// <summary>
+    /// Logical id of the resource that waits for hosts (a fleet's Auto Scaling group): the bootstrap signals it
+    /// once the predictor answers its readiness endpoint, or signals failure. Null: no signal (the single host).
+    /// </summary>
+    public string? SignalResourceLogicalId { get; init; }
+}
+
+/// <summary>
+/// The launch template of a predictor host: Ubuntu 22.04 resolved from SSM at deploy time, encrypted gp3 root
+/// volume, IMDSv2 only, no SSH key (SSM Session Manager), a pull-only instance role, and user data that installs
+/// Docker and starts the repository's compose file with the deployer pinned by digest.
+/// </summary>
+internal sealed class HostTemplate : Construct
+{
+    /// <summary>Root volume size. The seed's 8 GB filled up; images are about 300 MB and the deployer keeps two.</summary>
+    public const int RootVolumeGiB = 20;
+
+    /// <summary>Canonical's public SSM parameter for the current Ubuntu 22.04 LTS amd64 image.</summary>
+    public const string UbuntuAmiParameter = "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id";
+
+    /// <summary>What pulling an image needs on a repository; the deployer also lists images by digest.</summary>
+    public static readonly string[] PullActions =
+    [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+    ];
+
+    public HostTemplate(Construct scope, string id, HostTemplateProps props)
+        : base(scope, id)
+    {
+        var stack = Stack.Of(this);
+
+        Role = new Role(this, "Role", new RoleProps
+        {
+            Description = "Predictor host: pull images from the two ECR repositories, and SSM Session Manager",
+            AssumedBy = new ServicePrincipal("ec2.amazonaws.com"),
+            ManagedPolicies = [ManagedPolicy.FromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
+        });
+        Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "EcrLogin",
+            Actions = ["ecr:GetAuthorizationToken"],
+            // GetAuthorizationToken has no resource-level permissions: "*" is the only resource it accepts.
+            Resources = ["*"],
+        }));
+        Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "EcrPullOurRepositories",
+            Actions = PullActions,
+            Resources =
+            [
+                CiIdentityStack.RepositoryArn(stack, ServiceShape.PredictorRepository),
+                CiIdentityStack.RepositoryArn(stack, ServiceShape.DeployerRepository),
+            ],
+        }));
+
+        SecurityGroup = new SecurityGroup(this, "SecurityGroup", new SecurityGroupProps
+        {
+            Vpc = props.Vpc,
+            Description = "Predictor host: the public ports only; egress to HTTPS (ECR, S3, SSM) and HTTP (apt)",
+            AllowAllOutbound = false,
+        });
+        SecurityGroup.AddEgressRule(Peer.AnyIpv4(), Port.Tcp(443), "HTTPS: ECR, S3 image layers, SSM, apt");
+        SecurityGroup.AddEgressRule(Peer.AnyIpv4(), Port.Tcp(80), "HTTP: Ubuntu package mirrors (signed packages)");
+
+        UserData = UserData.ForLinux();
+        UserData.AddCommands(BootstrapScript(props.Parameters.DeployerImageDigest.ValueAsString, props.PollJitter, props.SignalResourceLogicalId));
+
+        LaunchTemplate = new LaunchTemplate(this, "LaunchTemplate", new LaunchTemplateProps
+        {
+            MachineImage = MachineImage.FromSsmParameter(UbuntuAmiParameter),
+            InstanceType = new InstanceType(props.Parameters.InstanceType.ValueAsString),
+            Role = Role,
+            SecurityGroup = SecurityGroup,
+            UserData = UserData,
+            RequireImdsv2 = true,
+            HttpTokens = LaunchTemplateHttpTokens.REQUIRED,
+            HttpEndpoint = true,
+            // 1 hop: the deployer uses the host's network (compose network_mode: host), so nothing that needs
+            // instance credentials sits behind a bridge; containers on a bridge cannot reach IMDS at all.
+            HttpPutResponseHopLimit = 1,
+            BlockDevices =
+            [
+                new BlockDevice
+                {
+                    DeviceName = "/dev/sda1",
+                    Volume = BlockDeviceVolume.Ebs(RootVolumeGiB, new EbsDeviceOptions
+                    {
+                        VolumeType = EbsDeviceVolumeType.GP3,
+                        Encrypted = true,
+                        DeleteOnTermination = true,
+                    }),
+                },
+            ],
+        });
+    }
+
+    public Role Role { get; }
+
+    public SecurityGroup SecurityGroup { get; }
+
+    public UserData UserData { get; }
+
+    public LaunchTemplate LaunchTemplate { get; }
+
+    /// <summary>The ECR registry host of this account and region.</summary>
+    public static string RegistryHost => $"{Aws.ACCOUNT_ID}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}";
+
+    private static string BootstrapScript(string deployerDigest, string? pollJitter, string? signalResource)
+    {
+        var compose = ReadComposeFile();
+        var registry = RegistryHost;
+        var dir = ServiceShape.ComposeDirectory;
+        var dockerConfig = "{\"credHelpers\": {\"" + registry + "\": \"ecr-login\"}}";
+        var jitter = pollJitter is null ? "" : $$"""
+            cat > {{dir}}/docker-compose.override.yml <<'OVERRIDE_EOF'
+            # Written by the infrastructure: this host's additions to the repository's compose file.
+            services:
+              deployer:
+                environment:
+                  Deployer__PollJitter: "{{pollJitter}}"
+            OVERRIDE_EOF
+
+            """;
+        var signalSetup = signalResource is null ? "" : $$"""
+            # Tell CloudFormation whether this host came up: any failing command below signals FAILURE.
+            signal() {
+              local token instance
+              token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
+              instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+              aws cloudformation signal-resource --region {{Aws.REGION}} --stack-name {{Aws.STACK_NAME}} \
+                --logical-resource-id {{signalResource}} --unique-id "$instance" --status "$1"
+            }
+            trap 'signal FAILURE' ERR
+
+            """;
+        var signalReady = signalResource is null ? "" : $$"""
+
+            # Ready means the predictor answers its readiness endpoint (the model loaded), as the load balancer checks.
+            for _ in $(seq 1 120); do
+              if curl -fsS -o /dev/null http://127.0.0.1:{{ServiceShape.HttpPort}}{{ServiceShape.ReadinessPath}}; then
+                trap - ERR
+                signal SUCCESS
+                exit 0
+              fi
+              sleep 5
+            done
+            signal FAILURE
+            """;
+        return $$"""
+            set -euo pipefail
+            export DEBIAN_FRONTEND=noninteractive
+            {{signalSetup}}apt-get update -q
+            apt-get update -q
+            # docker-compose is Ubuntu's 1.29, which the repository's compose file is tested with. The ECR credential
+            # helper lets docker (and compose) pull with the instance role; awscli signals readiness on a fleet.
+            apt-get install -y -q --no-install-recommends docker.io docker-compose amazon-ecr-credential-helper awscli curl
+            systemctl enable --now docker
+
+            install -d -o {{ServiceShape.DeployerUid}} -g {{ServiceShape.DeployerUid}} -m 0750 {{ServiceShape.DeployerStateDirectory}}
+            install -d -m 0700 /root/.docker
+            cat > /root/.docker/config.json <<'DOCKER_EOF'
+            {{dockerConfig}}
+            DOCKER_EOF
+
+            install -d -m 0755 {{dir}}
+            cat > {{dir}}/docker-compose.yml <<'COMPOSE_EOF'
+            {{compose}}
+            COMPOSE_EOF
+            {{jitter}}cat > {{dir}}/.env <<ENV_EOF
+            PREDICTOR_IMAGE={{registry}}/{{ServiceShape.PredictorRepository}}:{{ServiceShape.TrackedTag}}
+            DEPLOYER_IMAGE={{registry}}/{{ServiceShape.DeployerRepository}}@{{deployerDigest}}
+            DEPLOYER_REPOSITORY={{ServiceShape.PredictorRepository}}
+            DEPLOYER_TAG={{ServiceShape.TrackedTag}}
+            DEPLOYER_POLL_INTERVAL={{ServiceShape.PollInterval}}
+            DEPLOYER_STATE_DIR={{ServiceShape.DeployerStateDirectory}}
+            PREDICTOR_GRPC_PORT={{ServiceShape.GrpcPort}}
+            PREDICTOR_HTTP_PORT={{ServiceShape.HttpPort}}
+            AWS_REGION={{Aws.REGION}}
+            DOCKER_GID=$(getent group docker | cut -d: -f3)
+            ENV_EOF
+
+            # Compose starts the first predictor and the deployer once; from then on the deployer owns the predictor
+            # container and restart policies bring both back after a reboot.
+            cd {{dir}}
+            docker-compose pull predictor deployer
+            docker-compose up -d --no-build predictor deployer{{signalReady}}
+            """;
+    }
+
+    private static string ReadComposeFile()
+    {
+        using var stream = typeof(HostTemplate).Assembly.GetManifestResourceStream("docker-compose.yml")
+            ?? throw new InvalidOperationException("docker-compose.yml is not embedded in the Infra assembly.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().TrimEnd('\n');
+    }
+}

@@ -1,0 +1,6 @@
+using Amazon.CDK;
+using StudentPerformance.Infra;
+
+var app = new App();
+InfraApp.AddStacks(app);
+app.Synth();

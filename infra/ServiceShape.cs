@@ -1,0 +1,54 @@
+namespace StudentPerformance.Infra;
+
+/// <summary>
+/// Everything the stacks need to know about the services they host, in one place: ports, health endpoints,
+/// repository names and the deployer's settings. When the public ports move (for example behind an edge proxy
+/// for blue/green), this is the only file of the infrastructure to change.
+/// </summary>
+public static class ServiceShape
+{
+    /// <summary>Public gRPC port (plaintext HTTP/2) of the predictor on a host.</summary>
+    public const int GrpcPort = 8000;
+
+    /// <summary>Public HTTP/1.1 front door of the predictor on a host (REST, /healthz, /readyz, /metrics).</summary>
+    public const int HttpPort = 8080;
+
+    /// <summary>Readiness endpoint on <see cref="HttpPort"/>: 200 only once the model serves.</summary>
+    public const string ReadinessPath = "/readyz";
+
+    /// <summary>The grpc.health.v1 method an ALB gRPC health check calls on <see cref="GrpcPort"/>.</summary>
+    public const string GrpcHealthCheckPath = "/grpc.health.v1.Health/Check";
+
+    /// <summary>gRPC status code OK: what a SERVING health answer returns (ALB's default expects 12).</summary>
+    public const string GrpcHealthySuccessCode = "0";
+
+    /// <summary>ECR repository of the predictor image; the deployer tracks <see cref="TrackedTag"/> in it.</summary>
+    public const string PredictorRepository = "student-performance";
+
+    /// <summary>ECR repository of the deployer image; hosts start it by digest.</summary>
+    public const string DeployerRepository = "student-performance-deployer";
+
+    /// <summary>The tag the workflow moves and the deployer follows (<c>Deployer:Image:Tag</c>).</summary>
+    public const string TrackedTag = "latest";
+
+    /// <summary>The deployer's state directory and host lock (<c>Deployer:StateDirectory</c>).</summary>
+    public const string DeployerStateDirectory = "/var/lib/student-performance-deployer";
+
+    /// <summary>The uid and gid the deployer image runs as (Dockerfile.deployer: <c>USER 1654:1654</c>).</summary>
+    public const int DeployerUid = 1654;
+
+    /// <summary>Where user data writes the compose file and its <c>.env</c> on a host.</summary>
+    public const string ComposeDirectory = "/opt/student-performance";
+
+    /// <summary><c>Deployer:PollInterval</c> on every host.</summary>
+    public const string PollInterval = "00:00:30";
+
+    /// <summary>
+    /// <c>Deployer:PollJitter</c> on a fleet host: as long as the poll interval, so the hosts of a fleet notice a
+    /// new digest at spread-out moments instead of all swapping their container in the same few seconds.
+    /// </summary>
+    public const string FleetPollJitter = "00:00:30";
+
+    /// <summary>Both public ports, in the order the stacks open them.</summary>
+    public static IReadOnlyList<int> PublicPorts { get; } = [GrpcPort, HttpPort];
+}
