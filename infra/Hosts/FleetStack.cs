@@ -2,7 +2,6 @@ using Amazon.CDK;
 using Amazon.CDK.AWS.AutoScaling;
 using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.ElasticLoadBalancingV2;
-using Amazon.CDK.AWS.IAM;
 using Constructs;
 using AsgHealthCheck = Amazon.CDK.AWS.AutoScaling.HealthCheck;
 using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
@@ -53,12 +52,6 @@ public sealed class FleetStack : Stack
             PollJitter = ServiceShape.FleetPollJitter,
             SignalResourceLogicalId = AutoScalingGroupLogicalId,
         });
-        template.Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Sid = "SignalReadiness",
-            Actions = ["cloudformation:SignalResource"],
-            Resources = [Aws.STACK_ID],
-        }));
 
         var group = new AutoScalingGroup(this, "Hosts", new AutoScalingGroupProps
         {
@@ -69,7 +62,8 @@ public sealed class FleetStack : Stack
             MaxCapacity = MaxHosts,
             // A host the load balancer finds not ready is replaced, after the time a first boot needs.
             HealthCheck = AsgHealthCheck.Elb(new ElbHealthCheckOptions { Grace = Duration.Minutes(10) }),
-            // Creation and every launch template change wait for each new host to report its predictor ready.
+            // Creation and every launch template change wait for each new host to report its predictor ready
+            // (CDK grants the instance role cloudformation:SignalResource on this stack for it).
             Signals = Signals.WaitForMinCapacity(new SignalsOptions { Timeout = Duration.Minutes(15) }),
             // The instance refresh for launch template changes: one new host at a time, added before an old one
             // goes, so serving capacity never drops below MinHosts; a host that never gets ready rolls it back.

@@ -58,6 +58,10 @@ public sealed class RegistryStack : Stack
             ],
         });
 
+        // Spelled out: CDK leaves the property out for AES256, the service default. The template then says what
+        // the repository is, and the guard rules can check it.
+        ((CfnRepository)repository.Node.DefaultChild!).AddPropertyOverride("EncryptionConfiguration.EncryptionType", "AES256");
+
         _ = new CfnOutput(this, $"{id}RepositoryUri", new CfnOutputProps
         {
             Description = $"URI of the {name} repository",
