@@ -94,7 +94,7 @@ public sealed class HostTests
     public void UserData_EmbedsTheRepositoryComposeFileVerbatim()
     {
         var script = App.UserData("Host");
-        var compose = File.ReadAllText(Path.Combine(RepositoryRoot(), "docker-compose.yml")).TrimEnd('\n');
+        var compose = File.ReadAllText(Path.Combine(SynthesizedApp.RepositoryRoot, "docker-compose.yml")).TrimEnd('\n');
 
         Assert.Contains($"<<'COMPOSE_EOF'\n{compose}\nCOMPOSE_EOF\n", script, StringComparison.Ordinal);
     }
@@ -140,16 +140,5 @@ public sealed class HostTests
     {
         var (_, template) = Assert.Single(App.Resources(stack, "AWS::EC2::LaunchTemplate"));
         return template.GetProperty("Properties").GetProperty("LaunchTemplateData");
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "StudentPerformance.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("StudentPerformance.slnx not found above the test binaries.");
     }
 }

@@ -22,7 +22,15 @@ public sealed class SynthesizedApp
     private SynthesizedApp(string? fleetLoadBalancer)
     {
         _outDir = Directory.CreateTempSubdirectory("infra-tests-").FullName;
-        var context = new Dictionary<string, object>();
+        // The context `cdk synth` passes from infra/cdk.json (feature flags), so the tests see what deploys.
+        using var cdkJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot, "infra", "cdk.json")));
+        var context = cdkJson.RootElement.GetProperty("context").EnumerateObject()
+            .ToDictionary(p => p.Name, p => (object)(p.Value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => p.Value.GetString()!,
+            }));
         if (fleetLoadBalancer is not null)
         {
             context[InfraApp.FleetLoadBalancerContextKey] = fleetLoadBalancer;
@@ -38,6 +46,9 @@ public sealed class SynthesizedApp
 
     /// <summary>The fleet's ALB option (<c>-c fleetLoadBalancer=alb</c>).</summary>
     public static SynthesizedApp WithAlb => AlbApp.Value;
+
+    /// <summary>The repository's root folder (the one with StudentPerformance.slnx), found above the test binaries.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     public static IReadOnlyList<string> StackNames { get; } = ["Registry", "CiIdentity", "Host", "Fleet"];
 
@@ -61,6 +72,17 @@ public sealed class SynthesizedApp
         var (_, template) = Assert.Single(Resources(stackName, "AWS::EC2::LaunchTemplate"));
         var userData = template.GetProperty("Properties").GetProperty("LaunchTemplateData").GetProperty("UserData");
         return Flatten(userData.GetProperty("Fn::Base64"));
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "StudentPerformance.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("StudentPerformance.slnx not found above the test binaries.");
     }
 
     private static string Flatten(JsonElement value) => value.ValueKind switch
