@@ -32,6 +32,15 @@ step() {
   fi
 }
 
+# infra/'s npm tooling (CDK CLI, cdk-nag, cfn-guard, GitHub's workflow parser), installed from its lock file and
+# reinstalled only when the lock file changes.
+infra_tools() {
+  local stamp=infra/node_modules/.package-lock.sha256 want
+  want=$(sha256sum infra/package-lock.json | cut -d' ' -f1)
+  [[ -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
+  npm ci --prefix infra --no-audit --no-fund --loglevel=error && echo "$want" >"$stamp"
+}
+
 lint_workflows() {
   local tools=$CACHE/tools/npm
   local validator=$tools/node_modules/.bin/action-validator
@@ -48,6 +57,8 @@ lint_workflows() {
       rc=1
     fi
   done
+  # GitHub's own parser: expressions, contexts and keys as Actions reads them.
+  { infra_tools && node infra/tools/workflow-lint.mjs .github/workflows/*.y*ml; } || rc=1
   return $rc
 }
 
@@ -56,9 +67,42 @@ lint_compose() {
     docker-compose -f docker-compose.yml --profile local config -q && echo "docker-compose.yml (profile local): valid"
 }
 
+# The CDK app's tests: jsii's runtime is not thread-safe (the tests run one at a time) and unpacks about 66 MB into
+# TMPDIR per process, so TMPDIR is a scratch folder removed afterwards.
+INFRA_TESTS=tests/Infra.Tests/Infra.Tests.csproj
+infra_tests() {
+  local scratch rc=0
+  scratch=$(mktemp -d)
+  TMPDIR=$scratch dotnet test "$INFRA_TESTS" --nologo \
+    --logger "trx;LogFileName=Infra.Tests.trx" --results-directory "$RESULTS" || rc=1
+  rm -rf "$scratch"
+  [[ -f $RESULTS/Infra.Tests.trx ]] || { echo "Infra.Tests: no results (did not run)"; rc=1; }
+  return $rc
+}
+
+# Every stack's template, with no AWS credentials; then cdk-nag (AwsSolutions, findings only as acknowledged in
+# infra/nag-acknowledgements.json), the project's cfn-guard rules, and the generated IAM policy page.
+TEMPLATES=$RESULTS/cloudformation
+infra_synth() { infra_tools && infra/synth.sh "$TEMPLATES"; }
+infra_nag() { (cd infra && node tools/nag.mjs "$TEMPLATES" nag-acknowledgements.json); }
+infra_guard() {
+  infra/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard validate \
+    -r infra/guard -d "$TEMPLATES" -d "$TEMPLATES/alb" --show-summary fail &&
+    echo "cfn-guard: every template passes infra/guard"
+}
+infra_policies_doc() {
+  if node infra/tools/policies-doc.mjs "$TEMPLATES" | diff -u docs/aws-policies.md -; then
+    echo "docs/aws-policies.md matches the templates"
+  else
+    echo "docs/aws-policies.md is stale: node infra/tools/policies-doc.mjs DIR > docs/aws-policies.md (DIR from infra/synth.sh DIR)"
+    return 1
+  fi
+}
+
 run_tests() {
   local project rc=0
   for project in $(grep -o 'tests/[^"]*\.csproj' StudentPerformance.slnx); do
+    [[ $project == "$INFRA_TESTS" ]] && continue # its own step, "infra tests"
     local name
     name=$(basename "$project" .csproj)
     printf -- '--- %s\n' "$name"
@@ -82,6 +126,12 @@ step "lint workflows" lint_workflows
 step "lint compose" lint_compose
 step "build" dotnet build StudentPerformance.slnx --nologo -clp:ErrorsOnly
 step "format" dotnet format StudentPerformance.slnx --verify-no-changes --no-restore
+step "infra tests" infra_tests
+if step "infra synth" infra_synth; then
+  step "infra nag" infra_nag
+  step "infra guard" infra_guard
+  step "infra policies doc" infra_policies_doc
+fi
 step "tests" run_tests
 
 # Counts and failure details come from the trx files, so the summary matches what the runner recorded.
