@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace StudentPerformance.Infra.Tests;
+
+/// <summary>
+/// The bootstrap runs the real tools here on what the user data would write: bash parses the script, and
+/// docker-compose 1.29 (the version the hosts install) resolves the compose file with the .env and override.
+/// </summary>
+public sealed partial class UserDataScriptTests
+{
+    private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    public static TheoryData<string> HostStacks => ["Host", "Fleet"];
+
+    [Theory]
+    [MemberData(nameof(HostStacks))]
+    public async Task UserData_IsValidBash(string stack)
+    {
+        using var folder = new TempFolder();
+        var script = Path.Combine(folder.Path, "user-data.sh");
+        await File.WriteAllTextAsync(script, Resolve(SynthesizedApp.Default.UserData(stack)));
+
+        var (exitCode, output) = await RunAsync("bash", folder.Path, "-n", script);
+
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Theory]
+    [InlineData("Host", null)]
+    [InlineData("Fleet", "00:00:30")]
+    public async Task ComposeFiles_ResolveToTheDeployerByDigestWithThePollJitter(string stack, string? jitter)
+    {
+        var script = Resolve(SynthesizedApp.Default.UserData(stack));
+        using var folder = new TempFolder();
+        await File.WriteAllTextAsync(Path.Combine(folder.Path, "docker-compose.yml"), HereDoc(script, "COMPOSE_EOF")! + "\n");
+        await File.WriteAllTextAsync(
+            Path.Combine(folder.Path, ".env"),
+            HereDoc(script, "ENV_EOF")!.Replace("$(getent group docker | cut -d: -f3)", "994", StringComparison.Ordinal) + "\n");
+        var files = new List<string> { "-f", "docker-compose.yml" };
+        if (HereDoc(script, "OVERRIDE_EOF") is { } overrideFile)
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder.Path, "docker-compose.override.yml"), overrideFile + "\n");
+            files.AddRange(["-f", "docker-compose.override.yml"]);
+        }
+
+        var (exitCode, config) = await RunAsync("docker-compose", folder.Path, [.. files, "config"]);
+
+        Assert.True(exitCode == 0, config);
+        Assert.Contains($"image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance-deployer@{Digest}", config, StringComparison.Ordinal);
+        Assert.Contains("image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance:latest", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__Registry__Region: eu-west-1", config, StringComparison.Ordinal);
+        Assert.Contains("group_add:\n    - '994'", config, StringComparison.Ordinal);
+        Assert.Contains("- 0.0.0.0:8000:8000/tcp", config, StringComparison.Ordinal);
+        Assert.Contains("- 0.0.0.0:8080:8080/tcp", config, StringComparison.Ordinal);
+        if (jitter is null)
+        {
+            Assert.DoesNotContain("Deployer__PollJitter", config, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains($"Deployer__PollJitter: {jitter}\n", config, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>CloudFormation's substitutions, as a deploy in account 123456789012, eu-west-1, would make them.</summary>
+    private static string Resolve(string script) => script
+        .Replace("${AWS::AccountId}", "123456789012", StringComparison.Ordinal)
+        .Replace("${AWS::Region}", "eu-west-1", StringComparison.Ordinal)
+        .Replace("${AWS::URLSuffix}", "amazonaws.com", StringComparison.Ordinal)
+        .Replace("${AWS::StackName}", "Fleet", StringComparison.Ordinal)
+        .Replace("${DeployerImageDigest}", Digest, StringComparison.Ordinal);
+
+    private static string? HereDoc(string script, string delimiter)
+    {
+        var match = Regex.Match(script, $"<<'?{delimiter}'?\\n(.*?)\\n{delimiter}\\n", RegexOptions.Singleline);
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(fileName, arguments)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("infra-userdata-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}
