@@ -33,6 +33,7 @@ public sealed class HostStack : Stack
                 Version = template.LaunchTemplate.LatestVersionNumber,
             },
             SubnetId = vpc.PublicSubnets[0].SubnetId,
+            // One-minute metrics (about $2 a month): a lone host has no load balancer watching it.
             Monitoring = true,
             Tags = [new CfnTag { Key = "Name", Value = "student-performance" }],
         });

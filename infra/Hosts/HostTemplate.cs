@@ -36,7 +36,7 @@ internal sealed class HostTemplate : Construct
     /// <summary>Canonical's public SSM parameter for the current Ubuntu 22.04 LTS amd64 image.</summary>
     public const string UbuntuAmiParameter = "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id";
 
-    /// <summary>What pulling an image needs on a repository; the deployer also lists images by digest.</summary>
+    /// <summary>What pulling an image needs on a repository; the deployer resolves its tag with DescribeImages.</summary>
     public static readonly string[] PullActions =
     [
         "ecr:BatchCheckLayerAvailability",
