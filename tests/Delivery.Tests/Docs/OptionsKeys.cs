@@ -11,9 +11,9 @@ public sealed record OptionsKey(string Key, bool IsCollection, string Source);
 
 /// <summary>
 /// The configuration keys of the services, read by reflection from their built assemblies. A root is every type
-/// with a <c>const string SectionName</c>, wherever it lives; its public properties are keys, and a property whose
-/// type is another class of the same services is a section whose properties are keys in turn. Lists,
-/// dictionaries and everything else are leaves. Computed properties (no setter) are not keys.
+/// with a <c>const string SectionName</c> (of any access), wherever it lives; its public properties are keys, and a
+/// property whose type is another class of the same services is a section whose properties are keys in turn.
+/// Lists, dictionaries and everything else are leaves. Computed properties (no setter) are not keys.
 /// </summary>
 public static class OptionsKeys
 {
@@ -37,7 +37,7 @@ public static class OptionsKeys
         var roots = new List<string>();
         foreach (var type in assemblies.SelectMany(a => a.GetTypes()))
         {
-            var sectionName = type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static);
+            var sectionName = type.GetField("SectionName", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly);
             if (sectionName is { IsLiteral: true } && sectionName.GetRawConstantValue() is string section)
             {
                 roots.Add($"{section} ({type.FullName})");
