@@ -1,7 +1,7 @@
 using StudentPerformance.Bench.Cli;
 using StudentPerformance.Bench.Modes;
 
-// dotnet run -c Release --project bench -- <mode> [options]; README section "Benchmarks" has the commands.
+// dotnet run -c Release --project bench -- <mode> [options]; docs/benchmarks.md has the commands.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's benchmark figures, in one run (about 6 minutes). Builds the predictor and the benchmark in Release,
+# The figures of docs/benchmarks.md, in one run (about 6 minutes). Builds the predictor and the benchmark in Release,
 # then prints each mode's JSON line. Pass a different predictor command as $1 to measure another build.
 #   bench/scripts/measure-all.sh ["dotnet path/to/Predictor.dll"]
 set -euo pipefail
