@@ -112,10 +112,15 @@ public sealed class QualityGate
     private void LogReport(QualityGateReport report)
     {
         var id = report.RolloutId ?? "evaluate";
-        var c = report.Candidate;
-        var l = report.Live;
-        Log.QualityFigures(_logger, id, report.Rows, c?.ModelVersion ?? "?", c?.Rmse ?? double.NaN, c?.Mae ?? double.NaN, c?.R2 ?? double.NaN,
-            l?.ModelVersion ?? "none", l?.Rmse ?? double.NaN, l?.Mae ?? double.NaN, l?.R2 ?? double.NaN, report.DurationMs);
+        if (report.Candidate is { } c && report.Live is { } l)
+        {
+            Log.QualityFigures(_logger, id, report.Rows, c.ModelVersion, c.Rmse, c.Mae, c.R2, l.ModelVersion, l.Rmse, l.Mae, l.R2, report.DurationMs);
+        }
+        else if (report.Candidate is { } candidateOnly)
+        {
+            Log.QualityFiguresCandidateOnly(_logger, id, report.Rows, candidateOnly.ModelVersion, candidateOnly.Rmse, candidateOnly.Mae, candidateOnly.R2, report.DurationMs);
+        }
+
         if (report.LiveNote is { } note)
         {
             Log.QualityNoLive(_logger, id, note);

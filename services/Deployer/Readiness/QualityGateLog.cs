@@ -17,7 +17,7 @@ internal static partial class Log
     [LoggerMessage(1103, LogLevel.Warning, "Rollout {RolloutId} quality gate warning: {Warning}")]
     public static partial void QualityWarning(ILogger logger, string rolloutId, string warning);
 
-    [LoggerMessage(1104, LogLevel.Information, "Rollout {RolloutId} quality gate compares with absolute limits only: {Reason}")]
+    [LoggerMessage(1104, LogLevel.Information, "Rollout {RolloutId} quality gate: {Reason}")]
     public static partial void QualityNoLive(ILogger logger, string rolloutId, string reason);
 
     [LoggerMessage(1105, LogLevel.Information, "Quality gate on: {Rows} golden rows from {Path} (sha256 {Sha256})")]
@@ -25,4 +25,8 @@ internal static partial class Log
 
     [LoggerMessage(1106, LogLevel.Warning, "Quality gate off: {Reason}")]
     public static partial void QualityGateOff(ILogger logger, string reason);
+
+    [LoggerMessage(1107, LogLevel.Information,
+        "Rollout {RolloutId} quality gate on {Rows} golden rows: candidate {CandidateVersion} RMSE {CandidateRmse:0.00} MAE {CandidateMae:0.00} R² {CandidateR2:0.000}; no live model; {DurationMs:0} ms")]
+    public static partial void QualityFiguresCandidateOnly(ILogger logger, string rolloutId, int rows, string candidateVersion, double candidateRmse, double candidateMae, double candidateR2, double durationMs);
 }
