@@ -112,8 +112,14 @@ internal static partial class RolloutMode
                 })]);
             Report.JsonLine(new
             {
-                mode = "rollout", date = Report.Now(), probe_interval_ms = interval.TotalMilliseconds, v1_model = v1Version, scenarios = results,
-                quality_gate_v1_ms = gateV1.DurationMs, quality_gate_v2_ms = gateV2.DurationMs, quality_gate_rows = gateV2.Rows,
+                mode = "rollout",
+                date = Report.Now(),
+                probe_interval_ms = interval.TotalMilliseconds,
+                v1_model = v1Version,
+                scenarios = results,
+                quality_gate_v1_ms = gateV1.DurationMs,
+                quality_gate_v2_ms = gateV2.DurationMs,
+                quality_gate_rows = gateV2.Rows,
             });
             return 0;
         }
