@@ -11,6 +11,8 @@ namespace StudentPerformance.Bench.Modes;
 /// 1. pushes v2: time from push to v2 SERVING, and the downtime window;
 /// 2. pushes a bad image (no model: it exits at start) with preflight on: downtime, which should be 0;
 /// 3. restarts the deployer with preflight off and pushes another bad image: downtime until the rollback serves.
+/// It also reads the model-quality gate's duration from the deployer's /status: for v1 (the candidate alone, the
+/// first gate of a fresh process) and for v2 (candidate and live scored on the default golden set).
 /// Everything runs on loopback with unique names, and is removed at the end.
 /// </summary>
 internal static partial class RolloutMode
@@ -73,12 +75,16 @@ internal static partial class RolloutMode
                 ?? throw new InvalidOperationException($"v1 never served on port {port} (deployer log: {Path.Combine(work, "deployer-1.log")})");
             var v1Version = first.ModelVersion;
             Console.WriteLine($"v1 serving (model {v1Version}) {first.AtMs / 1000:0.0} s after the deployer started");
+            var admin = new Uri(env["Deployer__Admin__Url"]);
+            var gateV1 = await ReadQualityGateAsync(admin, cancellationToken);
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
 
             // 1. A good rollout.
             var good = await MeasureAsync(prober, "v2", () => PushAsync(v2, tagged, cancellationToken),
                 p => p.Serving && p.ModelVersion != v1Version, timeout, cancellationToken);
             var results = new List<Scenario> { good };
+            var gateV2 = await ReadQualityGateAsync(admin, cancellationToken);
+            Console.WriteLine($"quality gate: v1 {gateV1.Summary}; v2 {gateV2.Summary}");
 
             if (!skipBad)
             {
@@ -104,7 +110,17 @@ internal static partial class RolloutMode
                     r.Name, Report.F(r.PushSeconds), Report.F(r.PushToServingMs), Report.F(r.Downtime.Outages),
                     Report.F(r.Downtime.LongestMs), Report.F(r.Downtime.TotalMs), Report.F(r.Downtime.FailedProbes), Report.F(r.Downtime.SlowProbes), r.ServingAtEnd ?? "-",
                 })]);
-            Report.JsonLine(new { mode = "rollout", date = Report.Now(), probe_interval_ms = interval.TotalMilliseconds, v1_model = v1Version, scenarios = results });
+            Report.JsonLine(new
+            {
+                mode = "rollout",
+                date = Report.Now(),
+                probe_interval_ms = interval.TotalMilliseconds,
+                v1_model = v1Version,
+                scenarios = results,
+                quality_gate_v1_ms = gateV1.DurationMs,
+                quality_gate_v2_ms = gateV2.DurationMs,
+                quality_gate_rows = gateV2.Rows,
+            });
             return 0;
         }
         finally
@@ -173,6 +189,23 @@ internal static partial class RolloutMode
         var downtime = Downtime.From(prober.Probes, start - (scenario.PushSeconds * 1000) - 1);
         Console.WriteLine($"{name}: longest outage {downtime.LongestMs:0} ms, {downtime.FailedProbes} failed probes, serving {prober.Last?.ModelVersion ?? "nothing"}");
         return scenario with { Downtime = downtime, ServingAtEnd = prober.Last?.ModelVersion, PushToServingMs = null };
+    }
+
+    /// <summary>The last quality gate in the deployer's /status: its duration and a one-line summary.</summary>
+    private static async Task<(double? DurationMs, int? Rows, string Summary)> ReadQualityGateAsync(Uri admin, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken));
+        if (status.RootElement.GetProperty("qualityGate") is not { ValueKind: System.Text.Json.JsonValueKind.Object } gate)
+        {
+            return (null, null, "off (no gate in /status)");
+        }
+
+        var ms = gate.GetProperty("durationMs").GetDouble();
+        var rows = gate.GetProperty("rows").GetInt32();
+        var live = gate.GetProperty("live") is { ValueKind: System.Text.Json.JsonValueKind.Object } l ? $"{l.GetProperty("rmse").GetDouble():0.00}" : "none";
+        return (Math.Round(ms, 1), rows,
+            $"{gate.GetProperty("result").GetString()} in {ms:0.0} ms on {rows} rows (candidate RMSE {gate.GetProperty("candidate").GetProperty("rmse").GetDouble():0.00}, live {live})");
     }
 
     private static ChildProcess StartRegistry(string work, int port)

@@ -7,6 +7,12 @@ if (args is ["probe", .. var rest])
     return await ProbeCommand.RunAsync(rest);
 }
 
+// `evaluate` runs the quality gate once against given addresses: CI scores an image before it pushes it.
+if (args is ["evaluate", .. var evaluateArgs])
+{
+    return await EvaluateCommand.RunAsync(evaluateArgs);
+}
+
 var app = DeployerHostExtensions.BuildDeployer(args);
 await app.RunAsync();
 return 0;

@@ -1,4 +1,5 @@
 using Prometheus;
+using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
@@ -19,7 +20,7 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    private static IResult GetStatus(DeployerStatus status, StateStore state)
+    private static IResult GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality)
     {
         var snapshot = status.Snapshot;
         var persisted = state.Current;
@@ -38,6 +39,7 @@ public static class AdminEndpoints
             lastRollout = persisted.LastRollout,
             quarantined = persisted.Quarantined,
             goodDigests = persisted.GoodDigests,
+            qualityGate = quality.Last,
         });
     }
 

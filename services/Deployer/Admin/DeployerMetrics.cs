@@ -18,6 +18,9 @@ public sealed class DeployerMetrics
         RegistryErrors = factory.CreateCounter("deployer_registry_errors_total", "Failed registry checks.");
         DockerErrors = factory.CreateCounter("deployer_docker_errors_total", "Ticks that failed because the Docker engine did not answer.");
         Paused = factory.CreateGauge("deployer_paused", "1 while rollouts are paused.");
+        QualityGate = factory.CreateCounter("deployer_quality_gate_total", "Model-quality gates by result (passed, refused).", "result");
+        QualityGateCandidateRmse = factory.CreateGauge("deployer_quality_gate_candidate_rmse", "The last gated candidate's RMSE on the golden set.");
+        QualityGateLiveRmse = factory.CreateGauge("deployer_quality_gate_live_rmse", "The live model's RMSE on the golden set at the last gate that measured it.");
     }
 
     public CollectorRegistry Registry { get; }
@@ -35,4 +38,10 @@ public sealed class DeployerMetrics
     public Counter DockerErrors { get; }
 
     public Gauge Paused { get; }
+
+    public Counter QualityGate { get; }
+
+    public Gauge QualityGateCandidateRmse { get; }
+
+    public Gauge QualityGateLiveRmse { get; }
 }

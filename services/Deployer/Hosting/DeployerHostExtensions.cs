@@ -57,6 +57,8 @@ public static class DeployerHostExtensions
             $"{sp.GetRequiredService<IImageRegistry>().ImageName}:{sp.GetRequiredService<IOptions<ImageOptions>>().Value.Tag}",
             sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Mode.ToString()));
         services.TryAddSingleton<RolloutNotifier>();
+        services.AddQualityGate();
+        services.TryAddSingleton<QualityGateStep>();
         services.TryAddSingleton<RolloutPlan>();
         services.TryAddSingleton<DeployerWorker>();
 

@@ -1,17 +1,20 @@
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Hosting;
+using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Rollout;
 
 /// <summary>A finished rollout, as sent to the webhook.</summary>
-public sealed record RolloutEvent(string Event, string RolloutId, string Image, string Digest, string Outcome, string Detail, double DurationSeconds, double? DowntimeSeconds);
+public sealed record RolloutEvent(string Event, string RolloutId, string Image, string Digest, string Outcome, string Detail, double DurationSeconds, double? DowntimeSeconds,
+    QualityGateReport? QualityGate = null);
 
 /// <summary>Records a finished rollout in metrics and sends the optional webhook. Never throws.</summary>
 internal sealed class RolloutNotifier(
     IHttpClientFactory httpClients,
     IOptions<DeployerOptions> options,
     DeployerMetrics metrics,
+    QualityGateHistory quality,
     ILogger<RolloutNotifier> logger)
 {
     public const string HttpClientName = "webhook";
@@ -40,7 +43,7 @@ internal sealed class RolloutNotifier(
             _ => "failure",
         };
         var body = new RolloutEvent(name, record.Id, image, record.Digest, record.Outcome.ToString(), record.Detail,
-            record.Duration.TotalSeconds, record.Downtime?.TotalSeconds);
+            record.Duration.TotalSeconds, record.Downtime?.TotalSeconds, quality.ForRollout(record.Id));
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -18,6 +18,7 @@ internal sealed class RolloutPlan(
     IOptions<DeployerOptions> options,
     StateStore state,
     RolloutNotifier notifier,
+    QualityGateStep quality,
     TimeProvider time,
     ILogger<RolloutPlan> logger)
 {
@@ -230,9 +231,14 @@ internal sealed class RolloutPlan(
             }
 
             var golden = await probe.CheckGoldenAsync(address, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
-            return golden.Passed
-                ? true
-                : throw new RolloutStepException($"preflight refused the image: {golden.Detail}", imageAtFault: true);
+            if (!golden.Passed)
+            {
+                throw new RolloutStepException($"preflight refused the image: {golden.Detail}", imageAtFault: true);
+            }
+
+            // Deployer:QualityGate — the candidate against the live model on the golden set, before any swap.
+            await quality.RunAsync(run.Id, run.Kind, address, ct).ConfigureAwait(false);
+            return true;
         }
         finally
         {

@@ -73,7 +73,7 @@ public sealed class PredictorImages : IAsyncLifetime
         }
     }
 
-    private static Task<string> BuildPredictorAsync(string root, string tag, int seed)
+    internal static Task<string> BuildPredictorAsync(string root, string tag, int seed)
     {
         List<string> arguments = ["build", "--force-rm", "--network", "host", "--build-arg", $"TRAIN_SEED={seed}"];
         arguments.AddRange(BaseImageArgument("SDK_IMAGE", "local/sdk:10.0"));

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Admin;
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Hosting;
+using StudentPerformance.Deployer.Readiness;
+
+namespace StudentPerformance.Deployer.Rollout;
+
+/// <summary>
+/// The model-quality gate as a rollout step: it needs only the candidate's address, and it runs before anything
+/// touches the live container (before Recreate's swap, and before a blue/green switch), so every strategy can call
+/// it the same way. The live container is only read: inspected for its port and asked for predictions.
+/// </summary>
+internal sealed class QualityGateStep(
+    QualityGate gate,
+    QualityGateHistory history,
+    IContainerRuntime docker,
+    IOptions<DeployerOptions> options,
+    DeployerMetrics metrics)
+{
+    /// <summary>Throws a <see cref="RolloutStepException"/> with the image at fault when the gate refuses the candidate.</summary>
+    public async Task RunAsync(string rolloutId, string kind, Uri candidate, CancellationToken cancellationToken)
+    {
+        if (!gate.Enabled)
+        {
+            return;
+        }
+
+        var (live, note) = await LiveAddressAsync(kind, cancellationToken).ConfigureAwait(false);
+        var report = await gate.EvaluateAsync(rolloutId, candidate, live, note, cancellationToken).ConfigureAwait(false);
+        history.Record(report);
+        metrics.QualityGate.WithLabels(report.Result).Inc();
+        metrics.QualityGateCandidateRmse.Set(report.Candidate?.Rmse ?? double.NaN);
+        if (report.Live is { } liveModel)
+        {
+            metrics.QualityGateLiveRmse.Set(liveModel.Rmse);
+        }
+
+        if (!report.Passed)
+        {
+            throw new RolloutStepException($"quality gate refused the image: {string.Join("; ", report.Refusals)}", imageAtFault: true);
+        }
+    }
+
+    private async Task<(Uri? Address, string? Note)> LiveAddressAsync(string kind, CancellationToken cancellationToken)
+    {
+        if (kind == RolloutKinds.Rollback)
+        {
+            // The operator rejects the live model; measuring the rollback target against it would only get in the way.
+            return (null, "an operator rollback is judged on absolute limits only");
+        }
+
+        var container = options.Value.Container;
+        var live = await docker.InspectAsync(container.Name, cancellationToken).ConfigureAwait(false);
+        if (live is not { State.Running: true })
+        {
+            return (null, $"no running '{container.Name}' (first deployment): absolute limits only");
+        }
+
+        return live.PublishedPort(container.GrpcPort) is { } binding
+            ? (Loopback(binding), null)
+            : (null, $"'{container.Name}' publishes no gRPC port {container.GrpcPort}: absolute limits only");
+    }
+
+    // The same mapping as the rollout's probe addresses: a wildcard bind is reached on loopback.
+    private static Uri Loopback(PortBinding binding) => new(binding.HostIp switch
+    {
+        "0.0.0.0" or "" => $"http://127.0.0.1:{binding.HostPort}",
+        "::" => $"http://[::1]:{binding.HostPort}",
+        var ip when ip.Contains(':', StringComparison.Ordinal) => $"http://[{ip}]:{binding.HostPort}",
+        var ip => $"http://{ip}:{binding.HostPort}",
+    });
+}
