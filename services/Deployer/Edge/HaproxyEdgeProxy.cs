@@ -44,10 +44,11 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
             await SetStateAsync(route.Backend, slot, "ready", cancellationToken).ConfigureAwait(false);
         }
 
-        // Both slots serve until the new one is UP everywhere, so no call ever finds the backend without a server.
+        // Both slots serve until the new one is UP everywhere, so no call ever finds the backend without a server. A
+        // server leaving maintenance shows "UP 1/2" (assumed up, not checked yet); plain "UP" means a check passed.
         var up = await Wait.UntilAsync(
             async ct => await GetStateAsync(ct).ConfigureAwait(false) is { } state
-                && layout.Routes.All(r => state.Servers.Any(s => s.Backend == r.Backend && s.Slot == slot && s.Up && s.Admin == EdgeAdminState.Ready)),
+                && layout.Routes.All(r => state.Servers.Any(s => s.Backend == r.Backend && s.Slot == slot && s.Status == "UP")),
             PollInterval, _options.SwitchTimeout, _time, cancellationToken).ConfigureAwait(false);
         if (!up)
         {
