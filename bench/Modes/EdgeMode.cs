@@ -70,7 +70,8 @@ internal static class EdgeMode
             var throughput = requests > 0 ? await MeasureThroughputAsync(rig, requests, rounds, cancellationToken) : null;
             var latency = latencySeconds > TimeSpan.Zero ? await MeasureLatencyAsync(rig, latencySeconds, rounds, cancellationToken) : null;
             Report.JsonLine(new { mode = "edge", date = Report.Now(), load = Report.LoadAverage(), switches = results, throughput, latency });
-            return results.Where(r => r.Method != "recreate").All(r => r.Clients.All(c => c.Failed == 0)) ? 0 : 1;
+            // The target (issue 9) is for the chosen switch, the runtime API; the other methods are there to compare.
+            return results.Where(r => r.Method == "runtime").All(r => r.Clients.All(c => c.Failed == 0)) ? 0 : 1;
         }
         finally
         {
