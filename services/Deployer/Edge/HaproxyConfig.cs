@@ -44,6 +44,10 @@ public static class HaproxyConfig
         // A failed connect (a slot that just died) is retried, and the last retry goes to the other slot.
         Line("    retries 2");
         Line("    option redispatch 1");
+        // A call whose backend connection closed before any answer (the slot stopping, or a connection the switch
+        // retired) is sent again, to the other slot on the last try. Safe because every predictor call is a pure
+        // function of its request; requests larger than one buffer (16 kB: big PredictBatch calls) are never retried.
+        Line("    retry-on conn-failure empty-response");
         Line($"    timeout connect {Ms(options.ConnectTimeout)}");
         Line($"    timeout client {Ms(options.IdleTimeout)}");
         Line($"    timeout server {Ms(options.IdleTimeout)}");
