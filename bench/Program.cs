@@ -32,6 +32,7 @@ try
         "startup" => await StartupMode.RunAsync(options, cancel.Token),
         "h2load" => await H2loadMode.RunAsync(options, cancel.Token),
         "rollout" => await RolloutMode.RunAsync(options, cancel.Token),
+        "edge" => await EdgeMode.RunAsync(options, cancel.Token),
         _ => throw new UsageException($"unknown mode '{args[0]}'"),
     };
 }

@@ -3,10 +3,11 @@
 #   local/aspnet:10.0    Debian bookworm minbase + the host's .NET runtime (host, NETCore.App, AspNetCore.App)
 #   local/sdk:10.0       Debian bookworm minbase + the host's whole .NET SDK
 #   local/registry:2     the host's docker-registry (CNCF distribution) binary, standing in for `registry:2`
+#   local/debian:bookworm Debian bookworm minbase alone, standing in for `debian:bookworm-slim` (Dockerfile.edge)
 # The Dockerfiles take the first two through their SDK_IMAGE / RUNTIME_IMAGE build args; docker-compose.yml
 # takes the registry through REGISTRY_IMAGE.
 #
-# Idempotent: skips everything when both images exist (FORCE=1 remakes them). The debootstrapped rootfs is
+# Idempotent: skips everything when all images exist (FORCE=1 remakes them). The debootstrapped rootfs is
 # cached outside the repository, in $STUDENTPERFORMANCE_CACHE (default /var/cache/studentperformance).
 # The Debian mirror is read from this machine's apt sources; no host name is written here.
 set -euo pipefail
@@ -15,6 +16,7 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 RUNTIME_TAG=local/aspnet:10.0
 SDK_TAG=local/sdk:10.0
 REGISTRY_TAG=local/registry:2
+DEBIAN_TAG=local/debian:bookworm
 CACHE=${STUDENTPERFORMANCE_CACHE:-/var/cache/studentperformance}
 ROOTFS=$CACHE/rootfs-bookworm
 SUITE=bookworm
@@ -59,8 +61,14 @@ if [[ ${FORCE:-0} == 1 ]] || ! image_exists "$REGISTRY_TAG"; then
   make_registry_image
 fi
 
-if [[ ${FORCE:-0} != 1 ]] && image_exists "$RUNTIME_TAG" && image_exists "$SDK_TAG"; then
-  log "$RUNTIME_TAG and $SDK_TAG exist; nothing to do"
+need_dotnet=1
+need_debian=1
+if [[ ${FORCE:-0} != 1 ]]; then
+  image_exists "$RUNTIME_TAG" && image_exists "$SDK_TAG" && need_dotnet=0
+  image_exists "$DEBIAN_TAG" && need_debian=0
+fi
+if [[ $need_dotnet == 0 && $need_debian == 0 ]]; then
+  log "$RUNTIME_TAG, $SDK_TAG and $DEBIAN_TAG exist; nothing to do"
   exit 0
 fi
 
@@ -131,6 +139,22 @@ if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
 fi
 chroot "$ROOTFS" update-ca-certificates --fresh >/dev/null
 
+# The plain Debian base for Dockerfile.edge: the rootfs without .NET. Its apt sources are the ones debootstrap
+# wrote, so `apt-get install` inside `docker build --network host` reaches the same mirror as this machine.
+if [[ $need_debian == 1 ]]; then
+  log "importing $DEBIAN_TAG"
+  tar --exclude=./.complete --exclude=./usr/bin/dotnet -C "$ROOTFS" -c . |
+    "$DOCKER" import \
+      -c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      -c 'CMD ["bash"]' \
+      -m "Debian $SUITE minbase" \
+      - "$DEBIAN_TAG" >/dev/null
+fi
+
+if [[ $need_dotnet == 0 ]]; then
+  exit 0
+fi
+
 common_env=(
   -c "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   -c "ENV APP_UID=$APP_UID"
@@ -163,4 +187,4 @@ tar_to_image "${dotnet_dir#/}" |
     -m "Debian $SUITE minbase + .NET SDK $sdk_version from the build host" \
     - "$SDK_TAG" >/dev/null
 
-"$DOCKER" images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "^local/(aspnet|sdk|registry):" >&2
+"$DOCKER" images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "^local/(aspnet|sdk|registry|debian):" >&2

@@ -22,6 +22,7 @@ declare -A probes=(
   [python3-grpc-tools]="py:grpc_tools"
   [grpc-proto]="/usr/share/grpc-proto"
   [nghttp2-client]="h2load"
+  [haproxy]="haproxy"
   [chromium]="chromium|chromium-browser|google-chrome"
   [chromium-driver]="chromedriver|env:CHROMEWEBDRIVER"
   [apache2-utils]="htpasswd"

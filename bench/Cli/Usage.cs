@@ -23,6 +23,10 @@ internal static class Usage
                    [--deployer-command "dotnet services/Deployer/bin/Release/net10.0/Deployer.dll"]
                    [--deployer-env K=V ...] [--no-bad]
                    local registry + deployer; push v2, then bad images with and without preflight; 20 ms prober
+          edge     [--switches 5] [--methods recreate,runtime,reload] [--interval 0.02] [--deadline 0.5]
+                   [--requests 50000] [--rounds 3] [--latency-seconds 5] [--haproxy haproxy] [--python /usr/bin/python3]
+                   blue/green behind haproxy on loopback (docs/edge.md): failed calls of three clients per switch
+                   method, then Predict throughput and p50 through the edge vs direct
 
         the server under test (predict, batch, h2load)
           --address http://127.0.0.1:8000 [--pid PID]   a running predictor (pid: its CPU and RSS from /proc)

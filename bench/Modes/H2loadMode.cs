@@ -123,7 +123,7 @@ internal static partial class H2loadMode
         return frame;
     }
 
-    private sealed record H2loadRun(string File, int Requests, int Clients, int Streams, TimeSpan Warmup)
+    internal sealed record H2loadRun(string File, int Requests, int Clients, int Streams, TimeSpan Warmup)
     {
         public async Task<H2loadResult> RunAsync(Uri address, int pid, CancellationToken cancellationToken)
         {

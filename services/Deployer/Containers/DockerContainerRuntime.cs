@@ -133,6 +133,8 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 RestartPolicy = new RestartPolicy { Name = ParseRestartPolicy(spec.RestartPolicy) },
                 Memory = spec.MemoryBytes,
                 NanoCPUs = spec.NanoCpus,
+                NetworkMode = spec.NetworkMode,
+                Binds = spec.Binds?.ToList(),
             },
         }, ct).ConfigureAwait(false);
         return created.ID;

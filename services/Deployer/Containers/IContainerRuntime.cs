@@ -74,7 +74,10 @@ public sealed record ContainerState(string Status, bool Running, bool Restarting
     public bool IsDown => !Running && !Restarting;
 }
 
-/// <summary>Everything needed to create a container.</summary>
+/// <summary>
+/// Everything needed to create a container. <paramref name="NetworkMode"/> (for example <c>host</c>, for the edge) and
+/// <paramref name="Binds"/> (<c>hostPath:containerPath[:ro]</c>) are null for the engine's defaults.
+/// </summary>
 public sealed record ContainerSpec(
     string Name,
     string Image,
@@ -83,7 +86,9 @@ public sealed record ContainerSpec(
     IReadOnlyDictionary<string, string> Labels,
     string RestartPolicy,
     long MemoryBytes,
-    long NanoCpus);
+    long NanoCpus,
+    string? NetworkMode = null,
+    IReadOnlyList<string>? Binds = null);
 
 public sealed record ImageInfo(string Id, IReadOnlyList<string> RepoTags, IReadOnlyList<string> RepoDigests, DateTimeOffset Created, long Size);
 

@@ -1,0 +1,510 @@
+extern alias deployer;
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using deployer::StudentPerformance.Deployer.Containers;
+using deployer::StudentPerformance.Deployer.Edge;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using StudentPerformance.Bench.Cli;
+using StudentPerformance.Bench.Load;
+using StudentPerformance.V1;
+
+namespace StudentPerformance.Bench.Modes;
+
+/// <summary>
+/// <c>edge</c>: how to switch blue/green slots behind HAProxy (docs/edge.md). Runs Debian's haproxy on loopback with
+/// the deployer's own rendered configuration, and real predictor processes as slots. Three clients call Health/Check
+/// every 20 ms (a new connection per call and a long-lived fast-backoff channel, both Python grpcio; a long-lived
+/// grpc-dotnet channel with default settings) and their failed calls are counted for:
+/// <list type="bullet">
+/// <item><c>recreate</c>: today's swap, straight to the predictor's port: stop it, start the next one on the same port;</item>
+/// <item><c>runtime</c>: through the edge; the candidate starts in the free slot, the runtime API switches, the old slot drains and stops;</item>
+/// <item><c>reload</c>: the same, but the switch rewrites the file and reloads HAProxy seamlessly (SIGUSR2 to the master).</item>
+/// </list>
+/// Then Predict throughput (h2load) and p50 latency (one grpc-dotnet call at a time), direct and through the edge,
+/// alternating rounds.
+/// </summary>
+internal static class EdgeMode
+{
+    private const int GrpcPort = 8000;
+    private const int HttpPort = 8080;
+
+    public static async Task<int> RunAsync(Options options, CancellationToken cancellationToken)
+    {
+        var switches = options.Int("switches", 5, 1, 100);
+        var methods = options.String("methods", "recreate,runtime,reload").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var interval = options.Seconds("interval", 0.020, 1);
+        var deadline = options.Seconds("deadline", 0.5, 10);
+        var requests = options.Int("requests", 50_000, 0, 10_000_000);
+        var rounds = options.Int("rounds", 3, 1, 20);
+        var latencySeconds = options.Seconds("latency-seconds", 5, 120);
+        var haproxy = options.String("haproxy", "haproxy");
+        var python = options.String("python", "/usr/bin/python3");
+        options.ThrowOnUnknown();
+        if (methods.Except(["recreate", "runtime", "reload"]).FirstOrDefault() is { } unknown)
+        {
+            throw new UsageException($"--methods: unknown method '{unknown}' (recreate, runtime, reload)");
+        }
+
+        var work = Directory.CreateTempSubdirectory("bench-edge-").FullName;
+        await using var rig = new Rig(work, haproxy);
+        try
+        {
+            var results = new List<SwitchResult>();
+            foreach (var method in methods)
+            {
+                results.Add(await MeasureSwitchesAsync(rig, method, switches, interval, deadline, python, cancellationToken));
+            }
+
+            Report.Print(["method", "switches", "client", "calls", "failed", "codes"],
+                [.. results.SelectMany(r => r.Clients.Select(c => new List<string>
+                {
+                    r.Method, Report.F(r.Switches), c.Client, Report.F(c.Calls), Report.F(c.Failed),
+                    string.Join(' ', c.Codes.Select(kv => $"{kv.Key}={kv.Value}")),
+                }))]);
+
+            var throughput = requests > 0 ? await MeasureThroughputAsync(rig, requests, rounds, cancellationToken) : null;
+            var latency = latencySeconds > TimeSpan.Zero ? await MeasureLatencyAsync(rig, latencySeconds, rounds, cancellationToken) : null;
+            Report.JsonLine(new { mode = "edge", date = Report.Now(), load = Report.LoadAverage(), switches = results, throughput, latency });
+            // The target (issue 9) is for the chosen switch, the runtime API; the other methods are there to compare.
+            return results.Where(r => r.Method == "runtime").All(r => r.Clients.All(c => c.Failed == 0)) ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static async Task<SwitchResult> MeasureSwitchesAsync(
+        Rig rig, string method, int switches, TimeSpan interval, TimeSpan deadline, string python, CancellationToken cancellationToken)
+    {
+        Uri target;
+        if (method == "recreate")
+        {
+            await rig.StopEdgeAsync();
+            target = await rig.StartDirectAsync(cancellationToken);
+        }
+        else
+        {
+            target = await rig.StartEdgeAsync(cancellationToken);
+        }
+
+        Console.WriteLine($"{method}: {switches} switches each way, clients on {target}");
+        await using var clients = await ClientSet.StartAsync(target, interval, deadline, python);
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < switches * 2; i++)
+        {
+            var took = Stopwatch.GetTimestamp();
+            await (method switch
+            {
+                "recreate" => rig.RecreateAsync(cancellationToken),
+                "runtime" => rig.SwitchByRuntimeApiAsync(cancellationToken),
+                _ => rig.SwitchByReloadAsync(cancellationToken),
+            });
+            Console.WriteLine(FormattableString.Invariant($"  {method} {i + 1}: live {rig.Live}, {Stopwatch.GetElapsedTime(took).TotalSeconds:0.00} s"));
+        }
+
+        var results = await clients.StopAsync();
+        return new SwitchResult(method, switches * 2, Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 1), results);
+    }
+
+    private static async Task<object> MeasureThroughputAsync(Rig rig, int requests, int rounds, CancellationToken cancellationToken)
+    {
+        var edge = await rig.StartEdgeAsync(cancellationToken);
+        var direct = rig.SlotAddress(rig.Live);
+        var file = Path.Combine(rig.Work, "predict.grpc");
+        await File.WriteAllBytesAsync(file, H2loadMode.Frame(new PredictRequest { Student = RequestMix.Fixed() }), cancellationToken);
+        var run = new H2loadMode.H2loadRun(file, requests, 2, 16, TimeSpan.FromSeconds(2));
+        var directRounds = new List<H2loadResult>();
+        var edgeRounds = new List<H2loadResult>();
+        for (var i = 0; i < rounds; i++)
+        {
+            var current = i == 0 ? run : run with { Warmup = TimeSpan.Zero };
+            directRounds.Add(await current.RunAsync(direct, rig.SlotPid, cancellationToken));
+            edgeRounds.Add(await current.RunAsync(edge, rig.SlotPid, cancellationToken));
+        }
+
+        var a = H2loadResult.Merge(directRounds);
+        var b = H2loadResult.Merge(edgeRounds);
+        Report.Print(["run", "requests", "succeeded", "req/s", "mean us", "srv us/call"], [a.Row("h2load -> predictor"), b.Row("h2load -> edge -> predictor")]);
+        var ratio = Math.Round(b.RequestsPerSecond / a.RequestsPerSecond, 3);
+        Console.WriteLine(FormattableString.Invariant($"throughput through the edge / direct: {ratio}x (target >= 0.7x)"));
+        return new { direct = a, edge = b, ratio };
+    }
+
+    private static async Task<object> MeasureLatencyAsync(Rig rig, TimeSpan seconds, int rounds, CancellationToken cancellationToken)
+    {
+        var edge = await rig.StartEdgeAsync(cancellationToken);
+        var direct = rig.SlotAddress(rig.Live);
+        var request = new PredictRequest { Student = RequestMix.Fixed() };
+        var directRuns = new List<LoadResult>();
+        var edgeRuns = new List<LoadResult>();
+        for (var i = 0; i < rounds; i++)
+        {
+            foreach (var (address, runs) in new[] { (direct, directRuns), (edge, edgeRuns) })
+            {
+                var settings = new LoadSettings(address, 1, 1, seconds, i == 0 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero, 0, rig.SlotPid, TimeSpan.Zero);
+                runs.Add(await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(request, o).ResponseAsync, cancellationToken));
+            }
+        }
+
+        var a = LoadResult.Merge(directRuns).Summarize("predict 1x1 -> predictor");
+        var b = LoadResult.Merge(edgeRuns).Summarize("predict 1x1 -> edge -> predictor");
+        Report.Table([a, b]);
+        var added = Math.Round(b.P50Us - a.P50Us, 1);
+        Console.WriteLine(FormattableString.Invariant($"added p50 through the edge: {added} us (target <= 100 us)"));
+        return new { direct = a, edge = b, added_p50_us = added };
+    }
+
+    private sealed record SwitchResult(string Method, int Switches, double Seconds, IReadOnlyList<ClientResult> Clients);
+
+    private sealed record ClientResult(string Client, long Calls, long Failed, IReadOnlyDictionary<string, long> Codes);
+
+    /// <summary>The three clients, started together and stopped together.</summary>
+    private sealed class ClientSet : IAsyncDisposable
+    {
+        private readonly List<(string Name, ChildProcess Child)> _python;
+        private readonly DotnetProber _dotnet;
+
+        private ClientSet(List<(string, ChildProcess)> python, DotnetProber dotnet)
+        {
+            _python = python;
+            _dotnet = dotnet;
+        }
+
+        public static async Task<ClientSet> StartAsync(Uri target, TimeSpan interval, TimeSpan deadline, string python)
+        {
+            var script = Path.Combine(RepoPaths.Root(), "bench", "scripts", "edge_probe.py");
+            var children = new List<(string, ChildProcess)>();
+            foreach (var client in new[] { "fresh", "fast-backoff" })
+            {
+                var child = ChildProcess.Start(python, [script, "--address", $"{target.Host}:{target.Port}", "--client", client,
+                    "--interval", interval.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+                    "--deadline", deadline.TotalSeconds.ToString(CultureInfo.InvariantCulture)]);
+                await child.WaitForLineAsync("ready", TimeSpan.FromSeconds(30));
+                children.Add(($"python {client}", child));
+            }
+
+            return new ClientSet(children, DotnetProber.Start(target, interval, deadline));
+        }
+
+        public async Task<IReadOnlyList<ClientResult>> StopAsync()
+        {
+            var results = new List<ClientResult>();
+            foreach (var (name, child) in _python)
+            {
+                child.Process.StandardInput.Close();
+                var line = await child.WaitForLineAsync("{", TimeSpan.FromSeconds(30));
+                using var json = JsonDocument.Parse("{" + line);
+                var root = json.RootElement;
+                results.Add(new ClientResult(name, root.GetProperty("calls").GetInt64(), root.GetProperty("failed").GetInt64(),
+                    root.GetProperty("codes").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())));
+            }
+
+            results.Add(await _dotnet.StopAsync());
+            return results;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var (_, child) in _python)
+            {
+                child.Dispose();
+            }
+
+            await _dotnet.StopAsync();
+            _dotnet.Dispose();
+        }
+    }
+
+    /// <summary>One long-lived grpc-dotnet channel with default settings, Health/Check on a fixed schedule.</summary>
+    private sealed class DotnetProber : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Dictionary<string, long> _codes = [];
+        private Task? _loop;
+        private long _calls;
+        private long _failed;
+
+        public static DotnetProber Start(Uri target, TimeSpan interval, TimeSpan deadline)
+        {
+            var prober = new DotnetProber();
+            prober._loop = Task.Run(() => prober.LoopAsync(target, interval, deadline));
+            return prober;
+        }
+
+        public async Task<ClientResult> StopAsync()
+        {
+            if (_loop is { } loop)
+            {
+                await _stop.CancelAsync();
+                await loop;
+                _loop = null;
+            }
+
+            return new ClientResult("grpc-dotnet default", _calls, _failed, _codes);
+        }
+
+        public void Dispose() => _stop.Dispose();
+
+        private async Task LoopAsync(Uri target, TimeSpan interval, TimeSpan deadline)
+        {
+            using var channel = GrpcChannel.ForAddress(target);
+            var health = new Health.HealthClient(channel);
+            var next = Stopwatch.GetTimestamp();
+            while (!_stop.IsCancellationRequested)
+            {
+                _calls++;
+                try
+                {
+                    var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime + deadline);
+                    if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
+                    {
+                        Fail("NOT_SERVING");
+                    }
+                }
+                catch (RpcException e)
+                {
+                    Fail(e.StatusCode.ToString());
+                }
+
+                next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+                if (wait > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(wait, _stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+                else
+                {
+                    next = Stopwatch.GetTimestamp();
+                }
+            }
+        }
+
+        private void Fail(string code)
+        {
+            _failed++;
+            _codes[code] = _codes.GetValueOrDefault(code) + 1;
+        }
+    }
+
+    /// <summary>
+    /// The slots (predictor processes on fixed loopback ports), the edge (haproxy, master-worker) and the deployer's
+    /// HAProxy edge proxy driving it.
+    /// </summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private readonly string _haproxy;
+        private readonly EdgeOptions _options;
+        private readonly EdgeLayout _layout;
+        private readonly HaproxyEdgeProxy _proxy;
+        private readonly Dictionary<EdgeSlot, ChildProcess> _slots = [];
+        private readonly int _edgeGrpcPort = RepoPaths.FreePort();
+        private ChildProcess? _edge;
+
+        public Rig(string work, string haproxy)
+        {
+            Work = work;
+            _haproxy = haproxy;
+            int Free() => RepoPaths.FreePort();
+            _options = new EdgeOptions
+            {
+                ConfigDirectory = Path.Combine(work, "edge"),
+                RuntimeApi = $"127.0.0.1:{Free()}",
+                BluePorts = [$"{Free()}:{GrpcPort}", $"{Free()}:{HttpPort}"],
+                GreenPorts = [$"{Free()}:{GrpcPort}", $"{Free()}:{HttpPort}"],
+                CheckInterval = TimeSpan.FromMilliseconds(500),
+                DrainTimeout = TimeSpan.FromSeconds(10),
+            };
+            _layout = EdgeLayout.Create(
+                [new PortBinding("127.0.0.1", _edgeGrpcPort, GrpcPort), new PortBinding("127.0.0.1", Free(), HttpPort)],
+                GrpcPort, _options, EdgeSlot.Blue);
+            _proxy = new HaproxyEdgeProxy(Microsoft.Extensions.Options.Options.Create(_options), TimeProvider.System, NullLogger<HaproxyEdgeProxy>.Instance);
+        }
+
+        public string Work { get; }
+
+        public EdgeSlot Live { get; private set; } = EdgeSlot.Blue;
+
+        public int SlotPid => _slots[Live].Pid;
+
+        private string ConfigPath => Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName);
+
+        public Uri SlotAddress(EdgeSlot slot) => new($"http://127.0.0.1:{_layout.Routes.Single(r => r.ContainerPort == GrpcPort).SlotPort(slot)}");
+
+        /// <summary>Only the live slot, clients straight on its port (today's layout).</summary>
+        public async Task<Uri> StartDirectAsync(CancellationToken cancellationToken)
+        {
+            await EnsureSlotAsync(Live, cancellationToken);
+            return SlotAddress(Live);
+        }
+
+        /// <summary>The live slot behind a running edge whose file names it.</summary>
+        public async Task<Uri> StartEdgeAsync(CancellationToken cancellationToken)
+        {
+            await EnsureSlotAsync(Live, cancellationToken);
+            if (_edge is null || _edge.Process.HasExited)
+            {
+                await _proxy.WriteConfigAsync(_layout.WithLive(Live), cancellationToken);
+                _edge = ChildProcess.Start(_haproxy, ["-W", "-db", "-f", ConfigPath]);
+                _ = _edge.DrainAsync();
+            }
+
+            var edge = new Uri($"http://127.0.0.1:{_edgeGrpcPort}");
+            if (!await WaitAsync(async ct => (await _proxy.GetStateAsync(ct))?.Live == Live, TimeSpan.FromSeconds(30), cancellationToken))
+            {
+                throw new InvalidOperationException($"the edge did not route to slot {Live} within 30 s");
+            }
+
+            return edge;
+        }
+
+        public async Task StopEdgeAsync()
+        {
+            if (_edge is { } edge)
+            {
+                await edge.TerminateAsync(TimeSpan.FromSeconds(10));
+                edge.Dispose();
+                _edge = null;
+            }
+        }
+
+        /// <summary>Today's swap: stop the predictor, start the next one on the same port.</summary>
+        public async Task RecreateAsync(CancellationToken cancellationToken)
+        {
+            await StopSlotAsync(Live);
+            await EnsureSlotAsync(Live, cancellationToken);
+        }
+
+        public async Task SwitchByRuntimeApiAsync(CancellationToken cancellationToken)
+        {
+            var old = Live;
+            var next = old.Other();
+            await EnsureSlotAsync(next, cancellationToken);
+            await _proxy.SwitchAsync(_layout.WithLive(next), cancellationToken);
+            Live = next;
+            await _proxy.DrainAsync(old, cancellationToken);
+            await StopSlotAsync(old);
+        }
+
+        public async Task SwitchByReloadAsync(CancellationToken cancellationToken)
+        {
+            var old = Live;
+            var next = old.Other();
+            await EnsureSlotAsync(next, cancellationToken);
+            await _proxy.WriteConfigAsync(_layout.WithLive(next), cancellationToken);
+            var master = _edge!.Pid;
+            var workersBefore = Workers(master);
+            using (var signal = Process.Start("/bin/kill", ["-USR2", master.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await signal.WaitForExitAsync(cancellationToken);
+            }
+
+            // The new worker answers the runtime API with the new file's state; the old one finishes its connections
+            // (bounded by hard-stop-after) and exits.
+            if (!await WaitAsync(async ct => Workers(master).Except(workersBefore).Any() && (await _proxy.GetStateAsync(ct))?.Live == next, TimeSpan.FromSeconds(30), cancellationToken)
+                || !await WaitAsync(_ => Task.FromResult(!Workers(master).Intersect(workersBefore).Any()), _options.DrainTimeout + TimeSpan.FromSeconds(5), cancellationToken))
+            {
+                throw new InvalidOperationException("the reload did not complete");
+            }
+
+            Live = next;
+            await StopSlotAsync(old);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopEdgeAsync();
+            foreach (var slot in _slots.Keys.ToList())
+            {
+                await StopSlotAsync(slot);
+            }
+        }
+
+        private async Task EnsureSlotAsync(EdgeSlot slot, CancellationToken cancellationToken)
+        {
+            if (_slots.TryGetValue(slot, out var running) && !running.Process.HasExited)
+            {
+                return;
+            }
+
+            var ports = EdgeLayout.SlotBindings(_options, slot).ToDictionary(b => b.ContainerPort, b => b.HostPort);
+            var dll = Path.Combine(RepoPaths.Root(), "services", "Predictor", "bin", "Release", "net10.0", "Predictor.dll");
+            var child = ChildProcess.Start("dotnet", [dll], new Dictionary<string, string>
+            {
+                ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{ports[GrpcPort]}",
+                ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{ports[HttpPort]}",
+                ["Logging__LogLevel__Default"] = "Warning",
+            });
+            _ = child.DrainAsync();
+            _slots[slot] = child;
+            var (_, serving) = await Target.WaitServingAsync(SlotAddress(slot), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(60), () => child.Process.HasExited, cancellationToken);
+            if (serving is null)
+            {
+                throw new InvalidOperationException($"slot {slot} ({dll}) did not reach SERVING within 60 s; build services/Predictor in Release first");
+            }
+        }
+
+        private async Task StopSlotAsync(EdgeSlot slot)
+        {
+            if (_slots.Remove(slot, out var child))
+            {
+                await child.TerminateAsync(TimeSpan.FromSeconds(15));
+                child.Dispose();
+            }
+        }
+
+        /// <summary>The master's worker processes, from /proc.</summary>
+        private static HashSet<int> Workers(int master)
+        {
+            var workers = new HashSet<int>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                {
+                    try
+                    {
+                        var ppid = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+                        if (ppid is not null && int.Parse(ppid[5..].Trim(), CultureInfo.InvariantCulture) == master)
+                        {
+                            workers.Add(pid);
+                        }
+                    }
+                    catch (IOException)
+                    {
+                        // Gone meanwhile.
+                    }
+                }
+            }
+
+            return workers;
+        }
+
+        private static async Task<bool> WaitAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var started = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(started) < timeout)
+            {
+                if (await condition(cancellationToken))
+                {
+                    return true;
+                }
+
+                await Task.Delay(20, cancellationToken);
+            }
+
+            return false;
+        }
+    }
+}

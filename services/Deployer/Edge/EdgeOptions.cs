@@ -1,0 +1,81 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace StudentPerformance.Deployer.Edge;
+
+/// <summary>
+/// The edge proxy (HAProxy) in front of the blue and green predictor slots, section <c>Deployer:Edge</c>
+/// (docs/edge.md). The public ports are <c>Deployer:Container:Ports</c>; the edge binds them and each slot publishes
+/// its own ports on 127.0.0.1 only.
+/// </summary>
+public sealed class EdgeOptions
+{
+    public const string SectionName = "Deployer:Edge";
+
+    /// <summary>The edge image, built from Dockerfile.edge.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Deployer:Edge:Image is required.")]
+    public string Image { get; set; } = "student-performance-edge:latest";
+
+    /// <summary>Name of the edge container.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Deployer:Edge:Name is required.")]
+    [RegularExpression("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", ErrorMessage = "Deployer:Edge:Name must be a valid container name.")]
+    public string Name { get; set; } = "predictor-edge";
+
+    /// <summary>
+    /// Host folder the deployer writes <c>haproxy.cfg</c> into; the edge container mounts it read-only at
+    /// <see cref="HaproxyConfig.ContainerConfigDirectory"/>.
+    /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Deployer:Edge:ConfigDirectory is required.")]
+    public string ConfigDirectory { get; set; } = "/var/lib/student-performance-deployer/edge";
+
+    /// <summary>
+    /// HAProxy's runtime API (its stats socket at admin level): <c>127.0.0.1:&lt;port&gt;</c> on the host's loopback
+    /// (the edge runs with host networking), or <c>unix:/path</c>. Never a public address: it can stop all traffic.
+    /// </summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Deployer:Edge:RuntimeApi is required.")]
+    [RegularExpression(@"^(unix:/.+|127\.0\.0\.1:\d{1,5}|\[::1\]:\d{1,5})$", ErrorMessage = "Deployer:Edge:RuntimeApi must be 127.0.0.1:<port>, [::1]:<port> or unix:/<path>.")]
+    public string RuntimeApi { get; set; } = "127.0.0.1:9999";
+
+    /// <summary>Loopback ports of the blue slot, <c>hostPort:containerPort</c>, one per container port the edge proxies.</summary>
+    public IList<string> BluePorts { get; set; } = ["18000:8000", "18080:8080"];
+
+    /// <summary>Loopback ports of the green slot, <c>hostPort:containerPort</c>, one per container port the edge proxies.</summary>
+    public IList<string> GreenPorts { get; set; } = ["28000:8000", "28080:8080"];
+
+    /// <summary>Container port of the slot's HTTP endpoint whose <c>/readyz</c> the edge checks (the predictor's 8080).</summary>
+    [Range(1, 65535, ErrorMessage = "Deployer:Edge:ReadyContainerPort must be between 1 and 65535.")]
+    public int ReadyContainerPort { get; set; } = 8080;
+
+    /// <summary>Path of the readiness check on <see cref="ReadyContainerPort"/>; 200 means ready.</summary>
+    [RegularExpression("^/[A-Za-z0-9/_.-]*$", ErrorMessage = "Deployer:Edge:ReadyPath must be an absolute path of URL-safe characters.")]
+    public string ReadyPath { get; set; } = "/readyz";
+
+    /// <summary>Time between the edge's checks of each slot.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Deployer:Edge:CheckInterval must be between 00:00:00.100 and 00:01:00.")]
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Longest wait for the old slot's in-flight calls after a switch. Calls still running then are cut, and the edge
+    /// process started before a soft stop finishes by then too (<c>hard-stop-after</c>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Deployer:Edge:DrainTimeout must be between 00:00:01 and 01:00:00.")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a client or server connection may stay silent, including a gRPC stream between messages. Long, because
+    /// gRPC clients keep channels open; idle clients get a GOAWAY then and reconnect.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Deployer:Edge:IdleTimeout must be between 00:00:01 and 1.00:00:00.")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Timeout of one TCP connect to a slot; a failed connect is retried on the other slot.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Deployer:Edge:ConnectTimeout must be between 00:00:00.100 and 00:01:00.")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a switch waits for the new slot to be UP in the edge's own checks before it gives up.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Deployer:Edge:SwitchTimeout must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan SwitchTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Timeout of one runtime API command.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Deployer:Edge:RuntimeApiTimeout must be between 00:00:00.100 and 00:01:00.")]
+    public TimeSpan RuntimeApiTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using Deployer.Tests.Support;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Edge;
+
+namespace Deployer.Tests.Edge;
+
+/// <summary>
+/// Two slots (<see cref="SlotServer"/>), the edge's layout on free loopback ports, and the deployer's
+/// <see cref="HaproxyEdgeProxy"/> over it. The edge itself is started by the test: Debian's haproxy as a process
+/// (<see cref="StartHaproxyAsync"/>) or the container built from Dockerfile.edge.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class EdgeRig : IAsyncDisposable
+{
+    public const string Haproxy = "/usr/sbin/haproxy";
+
+    private readonly List<string> _output = [];
+    private Process? _haproxy;
+
+    private EdgeRig(string directory, EdgeOptions options, EdgeLayout layout, SlotServer blue, SlotServer green)
+    {
+        Directory = directory;
+        Options = options;
+        Layout = layout;
+        Blue = blue;
+        Green = green;
+        Proxy = new HaproxyEdgeProxy(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<HaproxyEdgeProxy>.Instance);
+    }
+
+    public string Directory { get; }
+
+    public EdgeOptions Options { get; }
+
+    public EdgeLayout Layout { get; }
+
+    public SlotServer Blue { get; }
+
+    public SlotServer Green { get; }
+
+    public HaproxyEdgeProxy Proxy { get; }
+
+    public Uri GrpcAddress => new($"http://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Grpc).Public[0].HostPort}");
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Http).Public[0].HostPort}");
+
+    public string ConfigPath => Path.Combine(Options.ConfigDirectory, HaproxyConfig.FileName);
+
+    public string HaproxyOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    public static async Task<EdgeRig> StartAsync(Action<EdgeOptions>? configure = null)
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("sp-edge-").FullName;
+        // Readable by the edge container's own user when the folder is mounted.
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        int Free() => LocalRegistry.FreePort();
+        var options = new EdgeOptions
+        {
+            ConfigDirectory = Path.Combine(directory, "edge"),
+            RuntimeApi = $"127.0.0.1:{Free()}",
+            BluePorts = [$"{Free()}:8000", $"{Free()}:8080"],
+            GreenPorts = [$"{Free()}:8000", $"{Free()}:8080"],
+            CheckInterval = TimeSpan.FromMilliseconds(200),
+            DrainTimeout = TimeSpan.FromSeconds(20),
+            SwitchTimeout = TimeSpan.FromSeconds(20),
+        };
+        configure?.Invoke(options);
+        var layout = EdgeLayout.Create(
+            [new PortBinding("127.0.0.1", Free(), 8000), new PortBinding("127.0.0.1", Free(), 8080)], 8000, options, EdgeSlot.Blue);
+        var blue = await StartSlotAsync(options, EdgeSlot.Blue);
+        var green = await StartSlotAsync(options, EdgeSlot.Green);
+        return new EdgeRig(directory, options, layout, blue, green);
+    }
+
+    public SlotServer Server(EdgeSlot slot) => slot == EdgeSlot.Blue ? Blue : Green;
+
+    /// <summary>Writes the layout's file and runs haproxy on it (master-worker, foreground, as in Dockerfile.edge).</summary>
+    public async Task StartHaproxyAsync()
+    {
+        await Proxy.WriteConfigAsync(Layout, CancellationToken.None);
+        var start = new ProcessStartInfo(Haproxy, ["-W", "-db", "-f", ConfigPath])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        _haproxy = Process.Start(start) ?? throw new InvalidOperationException("could not start haproxy");
+        _haproxy.OutputDataReceived += (_, e) => Collect(e.Data);
+        _haproxy.ErrorDataReceived += (_, e) => Collect(e.Data);
+        _haproxy.BeginOutputReadLine();
+        _haproxy.BeginErrorReadLine();
+        await WaitForLiveAsync(Layout.Live);
+    }
+
+    /// <summary>Waits until the runtime API reports <paramref name="slot"/> as the only live slot.</summary>
+    public Task WaitForLiveAsync(EdgeSlot slot, TimeSpan? timeout = null) =>
+        Probes.WaitUntilAsync(
+            async () => (await Proxy.GetStateAsync(CancellationToken.None))?.Live == slot,
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"the edge to route to slot {slot}",
+            () => HaproxyOutput);
+
+    /// <summary>Health/Check through the edge on <paramref name="channel"/>; returns the slot that answered.</summary>
+    public static async Task<string> CheckAsync(GrpcChannel channel)
+    {
+        using var call = new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(5));
+        var reply = await call.ResponseAsync;
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+        var headers = await call.ResponseHeadersAsync;
+        return headers.GetValue("x-slot") ?? "";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_haproxy is { } process)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+
+        await Blue.DisposeAsync();
+        await Green.DisposeAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private static Task<SlotServer> StartSlotAsync(EdgeOptions options, EdgeSlot slot)
+    {
+        var ports = EdgeLayout.SlotBindings(options, slot).ToDictionary(b => b.ContainerPort, b => b.HostPort);
+        return SlotServer.StartAsync(slot, ports[8000], ports[8080]);
+    }
+
+    private void Collect(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.Add(line);
+            }
+        }
+    }
+}
