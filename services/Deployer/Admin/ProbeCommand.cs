@@ -1,5 +1,3 @@
-using StudentPerformance.Deployer.Hosting;
-
 namespace StudentPerformance.Deployer.Admin;
 
 /// <summary>

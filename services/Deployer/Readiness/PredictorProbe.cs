@@ -3,7 +3,6 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Deployer.Readiness;
@@ -25,9 +24,9 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
     private readonly PreflightOptions _preflight;
     private readonly PredictRequest _golden;
 
-    public GrpcPredictorProbe(IOptions<DeployerOptions> options)
+    public GrpcPredictorProbe(IOptions<PreflightOptions> options)
     {
-        _preflight = options.Value.Preflight;
+        _preflight = options.Value;
         _golden = JsonParser.Default.Parse<PredictRequest>(_preflight.GoldenRequest);
     }
 

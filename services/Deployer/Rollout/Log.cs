@@ -1,8 +1,6 @@
-using StudentPerformance.Deployer.Rollout;
+namespace StudentPerformance.Deployer.Rollout;
 
-namespace StudentPerformance.Deployer;
-
-// Event ids 1000-1099 belong to the rollout and the worker. No method takes a token, password or key.
+// Event ids 1000-1099 belong to the rollout and the worker (1027 and 1029 to the admin API, 1030 to hosting). No method takes a token, password or key.
 internal static partial class Log
 {
     [LoggerMessage(1000, LogLevel.Information, "Rollout {RolloutId} ({Kind}) of {Image}@{Digest} started")]
@@ -71,17 +69,8 @@ internal static partial class Log
     [LoggerMessage(1026, LogLevel.Information, "Monitor mode: would roll out {Digest} (running {Running})")]
     public static partial void WouldDeploy(ILogger logger, string digest, string running);
 
-    [LoggerMessage(1027, LogLevel.Information, "Admin command: {Command}")]
-    public static partial void AdminCommand(ILogger logger, string command);
-
     [LoggerMessage(1028, LogLevel.Error, "Unexpected error in the deployer loop; it continues on the next tick")]
     public static partial void TickFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(1029, LogLevel.Information, "Admin endpoint listening on {Url}")]
-    public static partial void AdminListening(ILogger logger, string url);
-
-    [LoggerMessage(1030, LogLevel.Warning, "Docker call failed ({Reason}); retry {Attempt} in {Delay}")]
-    public static partial void DockerRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
 
     [LoggerMessage(1031, LogLevel.Warning, "Rollout {RolloutId}: Docker's data root is not visible here, so free space is not checked; mount it and set Deployer:Disk:DataRootPath")]
     public static partial void DiskUnmeasurable(ILogger logger, string rolloutId);

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Admin;
-using StudentPerformance.Deployer.Hosting;
 
 namespace StudentPerformance.Deployer.Rollout;
 
@@ -10,7 +8,7 @@ public sealed record RolloutEvent(string Event, string RolloutId, string Image, 
 /// <summary>Records a finished rollout in metrics and sends the optional webhook. Never throws.</summary>
 internal sealed class RolloutNotifier(
     IHttpClientFactory httpClients,
-    IOptions<DeployerOptions> options,
+    IOptions<WebhookOptions> options,
     DeployerMetrics metrics,
     ILogger<RolloutNotifier> logger)
 {
@@ -26,7 +24,7 @@ internal sealed class RolloutNotifier(
             metrics.Downtime.Observe(downtime.TotalSeconds);
         }
 
-        var webhook = options.Value.Webhook;
+        var webhook = options.Value;
         if (webhook.Url.Length == 0)
         {
             return;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Registry;
 
@@ -15,7 +14,11 @@ internal sealed class RolloutPlan(
     IContainerRuntime docker,
     IImageRegistry registry,
     IPredictorProbe probe,
-    IOptions<DeployerOptions> options,
+    IOptions<ContainerSpecOptions> container,
+    IOptions<PreflightOptions> preflight,
+    IOptions<HealthGateOptions> healthGate,
+    IOptions<DiskGuardOptions> disk,
+    IOptions<DockerOptions> dockerOptions,
     StateStore state,
     RolloutNotifier notifier,
     TimeProvider time,
@@ -23,9 +26,13 @@ internal sealed class RolloutPlan(
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PreflightProbeInterval = TimeSpan.FromMilliseconds(100);
-    private readonly DeployerOptions _options = options.Value;
+    private readonly ContainerSpecOptions _container = container.Value;
+    private readonly PreflightOptions _preflight = preflight.Value;
+    private readonly HealthGateOptions _gate = healthGate.Value;
+    private readonly DiskGuardOptions _disk = disk.Value;
+    private readonly DockerOptions _docker = dockerOptions.Value;
 
-    private string Name => _options.Container.Name;
+    private string Name => _container.Name;
 
     private string PreviousName => ContainerSpecFactory.PreviousName(Name);
 
@@ -38,7 +45,7 @@ internal sealed class RolloutPlan(
         {
             await StepAsync(run, "disk guard", EnsureDiskSpaceAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "pull", PullAsync, cancellationToken).ConfigureAwait(false);
-            if (_options.Preflight.Enabled)
+            if (_preflight.Enabled)
             {
                 await StepAsync(run, "preflight", PreflightAsync, cancellationToken).ConfigureAwait(false);
             }
@@ -151,19 +158,19 @@ internal sealed class RolloutPlan(
             return true;
         }
 
-        if (DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB))
+        if (DiskRule.HasRoom(free.Value, _disk.MinFreeMiB))
         {
             return true;
         }
 
-        Log.DiskLow(logger, run.Id, free.Value / (1024 * 1024), _options.Disk.MinFreeMiB);
+        Log.DiskLow(logger, run.Id, free.Value / (1024 * 1024), _disk.MinFreeMiB);
         await PruneAsync(run, ct).ConfigureAwait(false);
         await docker.PruneDanglingImagesAsync(ct).ConfigureAwait(false);
         free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false) ?? 0;
-        return DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB)
+        return DiskRule.HasRoom(free.Value, _disk.MinFreeMiB)
             ? true
             : throw new RolloutStepException(
-                $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_options.Disk.MinFreeMiB}",
+                $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_disk.MinFreeMiB}",
                 imageAtFault: false);
     }
 
@@ -189,12 +196,12 @@ internal sealed class RolloutPlan(
 
     private async Task<bool> PreflightAsync(Run run, CancellationToken ct)
     {
-        var spec = ContainerSpecFactory.Preflight(_options.Container, registry.ImageName, run.Digest, run.Id);
+        var spec = ContainerSpecFactory.Preflight(_container, registry.ImageName, run.Digest, run.Id);
         await docker.RemoveAsync(spec.Name, ct).ConfigureAwait(false);
         try
         {
             var candidate = await docker.RunAsync(spec, ct).ConfigureAwait(false);
-            var address = Address(candidate.PublishedPort(_options.Container.GrpcPort))
+            var address = Address(candidate.PublishedPort(_container.GrpcPort))
                 ?? throw new RolloutStepException("the preflight container has no published gRPC port", imageAtFault: false);
             string? exited = null;
             var serving = await Wait.UntilAsync(
@@ -215,7 +222,7 @@ internal sealed class RolloutPlan(
                     return false;
                 },
                 PreflightProbeInterval,
-                _options.Preflight.Timeout,
+                _preflight.Timeout,
                 time,
                 ct).ConfigureAwait(false);
 
@@ -226,7 +233,7 @@ internal sealed class RolloutPlan(
 
             if (!serving)
             {
-                throw new RolloutStepException($"preflight refused the image: not SERVING within Deployer:Preflight:Timeout ({_options.Preflight.Timeout})", imageAtFault: true);
+                throw new RolloutStepException($"preflight refused the image: not SERVING within Deployer:Preflight:Timeout ({_preflight.Timeout})", imageAtFault: true);
             }
 
             var golden = await probe.CheckGoldenAsync(address, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
@@ -264,14 +271,14 @@ internal sealed class RolloutPlan(
             await docker.RenameAsync(Name, PreviousName, ct).ConfigureAwait(false);
         }
 
-        var spec = ContainerSpecFactory.Managed(_options.Container, registry.ImageName, run.Digest, run.Id);
+        var spec = ContainerSpecFactory.Managed(_container, registry.ImageName, run.Digest, run.Id);
         await CreateOrRefuseAsync(() => docker.CreateAsync(spec, ct)).ConfigureAwait(false);
 
         // Downtime starts here: the host port can only be bound by one of the two.
         run.DowntimeStart = time.GetTimestamp();
         if (current is { State.IsDown: false })
         {
-            await docker.StopAsync(PreviousName, _options.Container.StopTimeout, ct).ConfigureAwait(false);
+            await docker.StopAsync(PreviousName, _container.StopTimeout, ct).ConfigureAwait(false);
         }
 
         await CreateOrRefuseAsync(() => docker.StartAsync(Name, ct)).ConfigureAwait(false);
@@ -303,13 +310,13 @@ internal sealed class RolloutPlan(
 
     private async Task<GateVerdict> GateContainerAsync(Run run, ContainerInfo container, CancellationToken ct)
     {
-        var address = Address(container.PublishedPort(_options.Container.GrpcPort));
+        var address = Address(container.PublishedPort(_container.GrpcPort));
         if (address is null)
         {
-            return GateVerdict.Fail($"container port {_options.Container.GrpcPort} is not published");
+            return GateVerdict.Fail($"container port {_container.GrpcPort} is not published");
         }
 
-        var gate = new HealthGate(_options.HealthGate.StableFor, _options.HealthGate.Deadline, container.State.RestartCount, time);
+        var gate = new HealthGate(_gate.StableFor, _gate.Deadline, container.State.RestartCount, time);
         while (true)
         {
             var serving = await probe.IsServingAsync(address, ProbeTimeout, ct).ConfigureAwait(false);
@@ -330,7 +337,7 @@ internal sealed class RolloutPlan(
                 return verdict;
             }
 
-            await Task.Delay(_options.HealthGate.ProbeInterval, time, ct).ConfigureAwait(false);
+            await Task.Delay(_gate.ProbeInterval, time, ct).ConfigureAwait(false);
         }
     }
 
@@ -358,14 +365,14 @@ internal sealed class RolloutPlan(
         run.DowntimeStart ??= time.GetTimestamp();
         await docker.StartAsync(Name, ct).ConfigureAwait(false);
         var restored = await docker.InspectAsync(Name, ct).ConfigureAwait(false);
-        var address = Address(restored?.PublishedPort(_options.Container.GrpcPort));
+        var address = Address(restored?.PublishedPort(_container.GrpcPort));
         if (address is null)
         {
             // An adopted container may publish other ports; running is all that can be checked.
             return restored is { State.Running: true };
         }
 
-        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _options.HealthGate.ProbeInterval, _options.HealthGate.RestoreTimeout, time, ct).ConfigureAwait(false);
+        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _gate.ProbeInterval, _gate.RestoreTimeout, time, ct).ConfigureAwait(false);
         if (serving)
         {
             run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);
@@ -403,7 +410,7 @@ internal sealed class RolloutPlan(
             }
         }
 
-        foreach (var reference in Decisions.ImagesToPrune(images, _options.Disk.KeepImages, inUse, state.Current.GoodDigests))
+        foreach (var reference in Decisions.ImagesToPrune(images, _disk.KeepImages, inUse, state.Current.GoodDigests))
         {
             var removed = await docker.RemoveImageAsync(reference, ct).ConfigureAwait(false);
             Log.ImagePruned(logger, run.Id, reference, removed);
@@ -449,7 +456,7 @@ internal sealed class RolloutPlan(
     {
         try
         {
-            using var timeout = new CancellationTokenSource(_options.Docker.CallTimeout);
+            using var timeout = new CancellationTokenSource(_docker.CallTimeout);
             await docker.RemoveAsync(name, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ContainerRuntimeException or OperationCanceledException)
