@@ -36,8 +36,17 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Warning, "Rollout {RolloutId}: the registry refused the pull credentials; fetching fresh ones and retrying once")]
     public static partial void PullUnauthorized(ILogger logger, string rolloutId);
 
-    [LoggerMessage(1011, LogLevel.Warning, "Reconcile: {What}")]
-    public static partial void Repaired(ILogger logger, string what);
+    [LoggerMessage(1011, LogLevel.Warning, "Reconcile: removed {Name}, a preflight container left by an interrupted rollout")]
+    public static partial void RepairRemovedPreflight(ILogger logger, string name);
+
+    [LoggerMessage(1015, LogLevel.Warning, "Reconcile: '{Name}' was {Status}; starting it")]
+    public static partial void RepairStartingCurrent(ILogger logger, string name, string status);
+
+    [LoggerMessage(1016, LogLevel.Warning, "Reconcile: '{Name}' is {Status} and '{PreviousName}' exists; restoring it (rollout {RolloutId})")]
+    public static partial void RepairRestoringPrevious(ILogger logger, string name, string status, string previousName, string rolloutId);
+
+    [LoggerMessage(1017, LogLevel.Warning, "Reconcile: '{Name}' and '{PreviousName}' both exist: an interrupted rollout; gating '{Name}' again (rollout {RolloutId})")]
+    public static partial void RepairGatingAgain(ILogger logger, string name, string previousName, string rolloutId);
 
     [LoggerMessage(1012, LogLevel.Warning, "Could not remove container {Name} ({Reason})")]
     public static partial void CleanupFailed(ILogger logger, string name, string reason);
