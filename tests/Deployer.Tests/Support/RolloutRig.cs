@@ -244,6 +244,31 @@ public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector
         return status.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last ? last.GetProperty("outcome").GetString() : null;
     }
 
+    /// <summary>The sum of every sample of a Prometheus counter on /metrics (all label values), or 0 before the first.</summary>
+    public async Task<double> CounterAsync(string name)
+    {
+        var total = 0.0;
+        foreach (var line in (await GetAsync("/metrics")).Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
+            {
+                total += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="counter"/> has advanced by <paramref name="more"/>: proof that the loop ran that many
+    /// more times, so that "nothing changed" is asserted after ticks that could have changed it, not after a guess.
+    /// </summary>
+    public async Task WaitForMoreAsync(string counter, int more, TimeSpan timeout)
+    {
+        var target = await CounterAsync(counter) + more;
+        await Probes.WaitUntilAsync(async () => await CounterAsync(counter) >= target, timeout, $"{more} more {counter}", () => Logs.Text);
+    }
+
     public async Task<IReadOnlyList<string>> QuarantinedAsync()
     {
         var status = await StatusAsync();
