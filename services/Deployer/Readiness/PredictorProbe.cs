@@ -23,9 +23,11 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
 {
     private readonly PreflightOptions _preflight;
     private readonly PredictRequest _golden;
+    private readonly TimeProvider _time;
 
-    public GrpcPredictorProbe(IOptions<PreflightOptions> options)
+    public GrpcPredictorProbe(IOptions<PreflightOptions> options, TimeProvider time)
     {
+        _time = time;
         _preflight = options.Value;
         _golden = JsonParser.Default.Parse<PredictRequest>(_preflight.GoldenRequest);
     }
@@ -62,9 +64,8 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
         }
     }
 
-    private static DateTime Deadline(TimeSpan timeout) =>
-        // gRPC deadlines are absolute UTC; TimeProvider.System is the injected clock's production value.
-        TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
+    // gRPC deadlines are absolute UTC.
+    private DateTime Deadline(TimeSpan timeout) => _time.GetUtcNow().UtcDateTime + timeout;
 
     private static GrpcChannel CreateChannel(Uri address, TimeSpan timeout) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions

@@ -1,6 +1,6 @@
 namespace StudentPerformance.Deployer.Rollout;
 
-// Event ids 1000-1099 belong to the rollout and the worker (1027 and 1029 to the admin API, 1030 to hosting). No method takes a token, password or key.
+// Event ids 1000-1099 belong to the rollout and the worker (1027 to the admin API, 1030 to hosting). No method takes a token, password or key.
 internal static partial class Log
 {
     [LoggerMessage(1000, LogLevel.Information, "Rollout {RolloutId} ({Kind}) of {Image}@{Digest} started")]
@@ -56,6 +56,9 @@ internal static partial class Log
 
     [LoggerMessage(1014, LogLevel.Warning, "Webhook notification {Event} failed: {Reason}")]
     public static partial void WebhookFailed(ILogger logger, string @event, string reason);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Webhook notification {Event} failed: HTTP {StatusCode}")]
+    public static partial void WebhookRejected(ILogger logger, string @event, int statusCode);
 
     [LoggerMessage(1020, LogLevel.Information, "Deployer started: tracking {Image}:{Tag}, container '{Container}', mode {Mode}, polling every {PollInterval}")]
     public static partial void WorkerStarted(ILogger logger, string image, string tag, string container, string mode, TimeSpan pollInterval);

@@ -47,7 +47,7 @@ internal sealed class RolloutNotifier(
             using var response = await client.PostAsJsonAsync(new Uri(webhook.Url), body, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                Log.WebhookFailed(logger, name, $"HTTP {(int)response.StatusCode}");
+                Log.WebhookRejected(logger, name, (int)response.StatusCode);
             }
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
