@@ -269,7 +269,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         await WaitForVersionAsync(deployer, images.V2ModelVersion);
         Assert.Equal("ok", await deployer.GetAsync("/healthz"));
         // The image's HEALTHCHECK runs this same probe against the same endpoint.
-        Assert.Equal(0, await StudentPerformance.Deployer.Admin.ProbeCommand.RunAsync(["--url", deployer.Admin.ToString()]));
+        Assert.Equal(0, await StudentPerformance.Deployer.Hosting.DeployerCommandLine.InvokeAsync(["probe", "--url", deployer.Admin.ToString()]));
     }
 
     private async Task WaitForVersionAsync(DeployerInstance deployer, string modelVersion) =>
