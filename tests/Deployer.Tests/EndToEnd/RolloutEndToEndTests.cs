@@ -49,7 +49,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?>
         {
             ["Deployer:Preflight:Enabled"] = "false",
-            ["Deployer:HealthGate:Deadline"] = "00:00:08",
+            // Short enough to roll back soon, long enough for v1's first gate on a loaded host.
+            ["Deployer:HealthGate:Deadline"] = "00:00:45",
         });
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
 

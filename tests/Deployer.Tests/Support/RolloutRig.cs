@@ -75,9 +75,10 @@ public sealed partial class RolloutRig : IAsyncDisposable
             ["Deployer:PollInterval"] = "00:00:00.500",
             ["Deployer:PollJitter"] = "00:00:00.100",
             ["Deployer:StateDirectory"] = StateDirectory,
-            ["Deployer:Preflight:Timeout"] = "00:00:30",
+            // Generous bounds, not timings: on a loaded 2-core host a predictor took 22-34 s to answer SERVING.
+            ["Deployer:Preflight:Timeout"] = "00:01:30",
             ["Deployer:HealthGate:StableFor"] = "00:00:02",
-            ["Deployer:HealthGate:Deadline"] = "00:00:30",
+            ["Deployer:HealthGate:Deadline"] = "00:01:30",
             ["Deployer:HealthGate:ProbeInterval"] = "00:00:00.100",
             ["Deployer:Disk:MinFreeMiB"] = "64",
             ["Deployer:Admin:Url"] = "http://127.0.0.1:0",
