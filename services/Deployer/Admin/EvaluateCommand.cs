@@ -1,9 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Admin;
@@ -25,36 +25,73 @@ public sealed record EvaluateArguments(Uri Candidate, Uri? Live, IReadOnlyDictio
 /// </summary>
 public static class EvaluateCommand
 {
-    public const string Usage =
-        "usage: Deployer evaluate --candidate http://127.0.0.1:8000 [--live URL] [--golden F.csv] [--max-rmse 7] [--min-r2 0.75] " +
-        "[--max-relative-rmse-increase 0.05] [--max-absolute-delta X] [--min-rows 50] [--wait 00:01:00]";
-
-    private static readonly Dictionary<string, string> OptionKeys = new(StringComparer.Ordinal)
+    /// <summary>The <c>evaluate</c> command, with <c>--help</c>; a bad option is named and exits 2.</summary>
+    public static Command Create()
     {
-        ["--golden"] = nameof(QualityGateOptions.GoldenSetPath),
-        ["--max-rmse"] = nameof(QualityGateOptions.MaxRmse),
-        ["--min-r2"] = nameof(QualityGateOptions.MinR2),
-        ["--max-relative-rmse-increase"] = nameof(QualityGateOptions.MaxRelativeRmseIncrease),
-        ["--max-absolute-delta"] = nameof(QualityGateOptions.MaxAbsoluteDelta),
-        ["--min-rows"] = nameof(QualityGateOptions.MinRows),
-    };
+        var candidate = AddressOption("--candidate", "gRPC address of the image under test, e.g. http://127.0.0.1:8000.");
+        candidate.Required = true;
+        var live = AddressOption("--live", "gRPC address of the live model to compare with. Without it only the absolute limits apply.");
+        var wait = new Option<TimeSpan>("--wait")
+        {
+            Description = "How long to wait for each model to answer SERVING first (hh:mm:ss).",
+            DefaultValueFactory = _ => TimeSpan.FromMinutes(1),
+            CustomParser = result => TimeSpan.TryParse(Token(result), CultureInfo.InvariantCulture, out var value) && value >= TimeSpan.Zero
+                ? value
+                : Error<TimeSpan>(result, $"--wait: '{Token(result)}' is not a duration such as 00:01:00."),
+        };
+        var command = new Command("evaluate", "Scores a candidate model (and optionally the live one) on the golden set with the deployer's quality gate; exit 0 pass, 1 refused, 2 usage or setup error.")
+        {
+            candidate,
+            live,
+            wait,
+        };
+        var limits = new List<(Option<string> Option, string Key)>();
+        foreach (var (name, key, description) in LimitOptions)
+        {
+            var option = new Option<string>(name) { Description = $"{description} Overrides Deployer:QualityGate:{key}." };
+            limits.Add((option, key));
+            command.Add(option);
+        }
+
+        command.SetAction((parse, ct) =>
+        {
+            var overrides = limits
+                .Where(l => parse.GetValue(l.Option) is not null)
+                .ToDictionary(l => l.Key, l => parse.GetValue(l.Option), StringComparer.Ordinal);
+            var arguments = new EvaluateArguments(parse.GetValue(candidate)!, parse.GetValue(live), overrides, parse.GetValue(wait));
+            return RunAsync(arguments, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, TimeProvider.System, ct);
+        });
+        return command;
+    }
+
+    private static readonly (string Name, string Key, string Description)[] LimitOptions =
+    [
+        ("--golden", nameof(QualityGateOptions.GoldenSetPath), "Golden set CSV (the dataset's own format)."),
+        ("--max-rmse", nameof(QualityGateOptions.MaxRmse), "Absolute RMSE ceiling."),
+        ("--min-r2", nameof(QualityGateOptions.MinR2), "Lowest acceptable R²."),
+        ("--max-relative-rmse-increase", nameof(QualityGateOptions.MaxRelativeRmseIncrease), "Largest RMSE increase over the live model, as a fraction."),
+        ("--max-absolute-delta", nameof(QualityGateOptions.MaxAbsoluteDelta), "Largest difference from the live answer on any row."),
+        ("--min-rows", nameof(QualityGateOptions.MinRows), "Fewest golden rows accepted."),
+    ];
 
     // Readable in a CI log: "R²" and "×" as they are, not as \u escapes.
     private static readonly JsonSerializerOptions JsonOutput = new(JsonSerializerOptions.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private static Option<Uri> AddressOption(string name, string description) => new(name)
     {
-        ArgumentNullException.ThrowIfNull(stderr);
-        if (!TryParse(args, out var arguments, out var problem))
-        {
-            await stderr.WriteLineAsync($"evaluate: {problem}").ConfigureAwait(false);
-            await stderr.WriteLineAsync(Usage).ConfigureAwait(false);
-            return 2;
-        }
+        Description = description,
+        HelpName = "url",
+        CustomParser = result => Uri.TryCreate(Token(result), UriKind.Absolute, out var address) && address.Scheme is "http" or "https"
+            ? address
+            : Error<Uri>(result, $"{name}: '{Token(result)}' is not an absolute http:// or https:// URL."),
+    };
 
-        return await RunAsync(arguments, stdout, stderr, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+    private static string Token(System.CommandLine.Parsing.ArgumentResult result) => result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+
+    private static T Error<T>(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return default!;
     }
 
     /// <summary>Runs the gate once; the last line written to <paramref name="stdout"/> is the report as one JSON object.</summary>
@@ -90,7 +127,7 @@ public static class EvaluateCommand
         }
 
         // The same health probe as preflight; the default settings only feed its golden request, unused here.
-        var probe = new GrpcPredictorProbe(Options.Create(new DeployerOptions()));
+        var probe = new GrpcPredictorProbe(Options.Create(new PreflightOptions()), time);
         foreach (var address in new[] { arguments.Candidate, arguments.Live }.OfType<Uri>())
         {
             if (!await Wait.UntilAsync(c => probe.IsServingAsync(address, TimeSpan.FromSeconds(2), c), TimeSpan.FromMilliseconds(250), arguments.WaitForServing, time, cancellationToken).ConfigureAwait(false))
@@ -128,55 +165,6 @@ public static class EvaluateCommand
     private static string Describe(string role, ModelQuality? model) => model is null
         ? $"{role}: not scored"
         : Invariant($"{role + ":",-10} model {model.ModelVersion}  RMSE {model.Rmse:0.00}  MAE {model.Mae:0.00}  R² {model.R2:0.000}  (claims holdout RMSE {model.ClaimedHoldoutRmse:0.00}, R² {model.ClaimedHoldoutR2:0.000})");
-
-    private static bool TryParse(string[] args, out EvaluateArguments arguments, out string problem)
-    {
-        arguments = null!;
-        problem = "";
-        Uri? candidate = null, live = null;
-        var wait = TimeSpan.FromMinutes(1);
-        var overrides = new Dictionary<string, string?>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            var name = args[i];
-            if (i + 1 >= args.Length)
-            {
-                problem = $"{name} needs a value";
-                return false;
-            }
-
-            var value = args[i + 1];
-            switch (name)
-            {
-                case "--candidate" when TryAddress(value, out var address):
-                    candidate = address;
-                    break;
-                case "--live" when TryAddress(value, out var address):
-                    live = address;
-                    break;
-                case "--wait" when TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out wait) && wait >= TimeSpan.Zero:
-                    break;
-                case var option when OptionKeys.TryGetValue(option, out var key):
-                    overrides[key] = value;
-                    break;
-                default:
-                    problem = $"bad option '{name}' {value}";
-                    return false;
-            }
-        }
-
-        if (candidate is null)
-        {
-            problem = "--candidate is required";
-            return false;
-        }
-
-        arguments = new EvaluateArguments(candidate, live, overrides, wait);
-        return true;
-    }
-
-    private static bool TryAddress(string value, out Uri address) =>
-        Uri.TryCreate(value, UriKind.Absolute, out address!) && address.Scheme is "http" or "https";
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

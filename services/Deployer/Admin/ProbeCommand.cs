@@ -1,4 +1,4 @@
-using StudentPerformance.Deployer.Hosting;
+using System.CommandLine;
 
 namespace StudentPerformance.Deployer.Admin;
 
@@ -8,27 +8,42 @@ namespace StudentPerformance.Deployer.Admin;
 /// </summary>
 public static class ProbeCommand
 {
+    public const int Healthy = 0;
+    public const int Unhealthy = 1;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var url = Environment.GetEnvironmentVariable("Deployer__Admin__Url") ?? new AdminOptions().Url;
-        if (args is ["--url", var given])
+        var url = new Option<Uri>("--url")
         {
-            url = given;
-        }
-        else if (args.Length > 0)
-        {
-            await Console.Error.WriteLineAsync("usage: Deployer probe [--url http://127.0.0.1:9090]");
-            return 2;
-        }
+            Description = "The deployer's admin URL (Deployer:Admin:Url). Default: $Deployer__Admin__Url, else http://127.0.0.1:9090.",
+            HelpName = "url",
+            DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("Deployer__Admin__Url") ?? new AdminOptions().Url),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttp)
+                {
+                    return parsed;
+                }
 
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var admin))
+                result.AddError($"--url: '{text}' is not an absolute http:// URL such as http://127.0.0.1:9090.");
+                return null;
+            },
+        };
+        var command = new Command("probe", "Asks a running deployer for GET /healthz; exit 0 when healthy, 1 when not (the image's HEALTHCHECK).")
         {
-            await Console.Error.WriteLineAsync($"probe: '{url}' is not an absolute URL (Deployer:Admin:Url)");
-            return 2;
-        }
+            url,
+        };
+        command.SetAction((parse, ct) => ProbeAsync(parse.GetValue(url)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+        return command;
+    }
+
+    public static async Task<int> ProbeAsync(Uri admin, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
 
         // A wildcard bind address is not somewhere to connect to; the probe runs beside the process.
         var host = admin.Host is "0.0.0.0" or "[::]" or "*" or "+" ? "127.0.0.1" : admin.Host;
@@ -36,14 +51,14 @@ public static class ProbeCommand
         using var client = new HttpClient { Timeout = Timeout };
         try
         {
-            using var response = await client.GetAsync(healthz);
-            await Console.Out.WriteLineAsync($"{healthz}: {(int)response.StatusCode}");
-            return response.IsSuccessStatusCode ? 0 : 1;
+            using var response = await client.GetAsync(healthz, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"{healthz}: {(int)response.StatusCode}").ConfigureAwait(false);
+            return response.IsSuccessStatusCode ? Healthy : Unhealthy;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            await Console.Error.WriteLineAsync($"{healthz}: {ex.Message}");
-            return 1;
+            await error.WriteLineAsync($"{healthz}: {ex.Message}").ConfigureAwait(false);
+            return Unhealthy;
         }
     }
 }

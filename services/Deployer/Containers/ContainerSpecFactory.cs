@@ -1,5 +1,3 @@
-using StudentPerformance.Deployer.Hosting;
-
 namespace StudentPerformance.Deployer.Containers;
 
 /// <summary>Turns <see cref="ContainerSpecOptions"/> into the specs of the managed and the preflight container.</summary>

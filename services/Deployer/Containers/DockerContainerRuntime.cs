@@ -6,7 +6,6 @@ using Docker.DotNet.Models;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Registry;
 
 namespace StudentPerformance.Deployer.Containers;
@@ -26,15 +25,15 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
     private readonly DiskGuardOptions _disk;
 
     public DockerContainerRuntime(
-        IOptions<DeployerOptions> options,
+        IOptions<DockerOptions> docker,
+        IOptions<DiskGuardOptions> disk,
         ResiliencePipelineProvider<string> pipelines)
     {
-        var value = options.Value;
         // The pipeline owns the per-call timeout; the client's own must not cut a long pull short.
-        _client = new DockerClientConfiguration(new Uri(value.Docker.Endpoint), defaultTimeout: Timeout.InfiniteTimeSpan).CreateClient();
+        _client = new DockerClientConfiguration(new Uri(docker.Value.Endpoint), defaultTimeout: Timeout.InfiniteTimeSpan).CreateClient();
         _pipeline = pipelines.GetPipeline(PipelineKey);
         _pullPipeline = pipelines.GetPipeline(PullPipelineKey);
-        _disk = value.Disk;
+        _disk = disk.Value;
     }
 
     public Task<ContainerInfo?> InspectAsync(string name, CancellationToken cancellationToken) =>

@@ -31,16 +31,12 @@ public static class DeployerHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        services.AddOptions<DeployerOptions>()
-            .BindConfiguration(DeployerOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployerOptions>, DeployerOptionsValidator>());
+        services.AddDeployerOptions();
 
         // Kestrel serves only the admin endpoint, on the configured (loopback by default) URL.
         if (builder is WebApplicationBuilder web)
         {
-            web.WebHost.UseUrls(builder.Configuration[$"{DeployerOptions.SectionName}:Admin:Url"] ?? new AdminOptions().Url);
+            web.WebHost.UseUrls(builder.Configuration[$"{AdminOptions.SectionName}:{nameof(AdminOptions.Url)}"] ?? new AdminOptions().Url);
         }
 
         services.AddSystemd();
@@ -69,6 +65,34 @@ public static class DeployerHostExtensions
     }
 
     /// <summary>
+    /// Binds every section the deployer reads (<c>Deployer</c>, <c>Deployer:Container</c>, …) to its options class,
+    /// each validated at start by <see cref="DeployerOptionsValidator"/>, so a bad key stops the process and is named.
+    /// </summary>
+    public static IServiceCollection AddDeployerOptions(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddValidatedOptions<DeployerOptions>(DeployerOptions.SectionName);
+        services.AddValidatedOptions<ContainerSpecOptions>(ContainerSpecOptions.SectionName);
+        services.AddValidatedOptions<DockerOptions>(DockerOptions.SectionName);
+        services.AddValidatedOptions<DiskGuardOptions>(DiskGuardOptions.SectionName);
+        services.AddValidatedOptions<PreflightOptions>(PreflightOptions.SectionName);
+        services.AddValidatedOptions<HealthGateOptions>(HealthGateOptions.SectionName);
+        services.AddValidatedOptions<WebhookOptions>(WebhookOptions.SectionName);
+        services.AddValidatedOptions<AdminOptions>(AdminOptions.SectionName);
+        return services;
+    }
+
+    private static void AddValidatedOptions<T>(this IServiceCollection services, string section)
+        where T : class
+    {
+        services.AddOptions<T>()
+            .BindConfiguration(section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IValidateOptions<T>), typeof(DeployerOptionsValidator)));
+    }
+
+    /// <summary>
     /// The keyed "docker" pipelines: each attempt has a timeout; connection failures, 5xx and timeouts are
     /// retried with exponential backoff and jitter. A pull gets a long per-attempt timeout of its own.
     /// </summary>
@@ -76,13 +100,13 @@ public static class DeployerHostExtensions
     {
         services.AddResiliencePipeline(DockerContainerRuntime.PipelineKey, (pipeline, context) =>
         {
-            var options = context.ServiceProvider.GetRequiredService<IOptions<DeployerOptions>>().Value.Docker;
+            var options = context.ServiceProvider.GetRequiredService<IOptions<DockerOptions>>().Value;
             AddRetry(pipeline, context);
             pipeline.AddTimeout(options.CallTimeout);
         });
         services.AddResiliencePipeline(DockerContainerRuntime.PullPipelineKey, (pipeline, context) =>
         {
-            var options = context.ServiceProvider.GetRequiredService<IOptions<DeployerOptions>>().Value.Docker;
+            var options = context.ServiceProvider.GetRequiredService<IOptions<DockerOptions>>().Value;
             AddRetry(pipeline, context);
             pipeline.AddTimeout(options.PullTimeout);
         });

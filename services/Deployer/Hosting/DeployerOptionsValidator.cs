@@ -1,135 +1,203 @@
 using System.Net;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Rollout;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Deployer.Hosting;
 
 /// <summary>
-/// Checks what data annotations cannot express. Every message starts with the configuration key, so that
-/// an operator can fix the setting without reading code.
+/// Checks what data annotations cannot express, for every section the deployer reads. Every message starts with
+/// the configuration key, so that an operator can fix the setting without reading code. It sits at the top layer
+/// because it knows every options class; each of them stays beside the code that reads it.
 /// </summary>
-internal sealed class DeployerOptionsValidator : IValidateOptions<DeployerOptions>
+internal sealed class DeployerOptionsValidator :
+    IValidateOptions<DeployerOptions>,
+    IValidateOptions<ContainerSpecOptions>,
+    IValidateOptions<DockerOptions>,
+    IValidateOptions<DiskGuardOptions>,
+    IValidateOptions<PreflightOptions>,
+    IValidateOptions<HealthGateOptions>,
+    IValidateOptions<WebhookOptions>,
+    IValidateOptions<AdminOptions>
 {
     private static readonly string[] RestartPolicies = ["no", "always", "unless-stopped", "on-failure"];
 
     public ValidateOptionsResult Validate(string? name, DeployerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
-        const string S = DeployerOptions.SectionName;
-
-        var container = options.Container;
-        if (!IsValidContainerName(container.Name))
+        if (string.IsNullOrWhiteSpace(options.StateDirectory))
         {
-            errors.Add($"{S}:Container:Name ('{container.Name}') must be a Docker container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 100 characters.");
+            errors.Add($"{DeployerOptions.SectionName}:StateDirectory must name a folder.");
         }
 
-        if (!IPAddress.TryParse(container.HostIp, out _))
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, ContainerSpecOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = ContainerSpecOptions.SectionName;
+        if (!IsValidContainerName(options.Name))
         {
-            errors.Add($"{S}:Container:HostIp ('{container.HostIp}') must be an IP address.");
+            errors.Add($"{S}:Name ('{options.Name}') must be a Docker container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 100 characters.");
         }
 
-        for (var i = 0; i < container.Ports.Count; i++)
+        if (!IPAddress.TryParse(options.HostIp, out _))
         {
-            if (!PortBinding.TryParse(container.Ports[i], container.HostIp, out _))
+            errors.Add($"{S}:HostIp ('{options.HostIp}') must be an IP address.");
+        }
+
+        for (var i = 0; i < options.Ports.Count; i++)
+        {
+            if (!PortBinding.TryParse(options.Ports[i], options.HostIp, out _))
             {
-                errors.Add($"{S}:Container:Ports:{i} ('{container.Ports[i]}') must be host:container or ip:host:container, ports 1-65535.");
+                errors.Add($"{S}:Ports:{i} ('{options.Ports[i]}') must be host:container or ip:host:container, ports 1-65535.");
             }
         }
 
-        if (container.GrpcPort is < 1 or > 65535)
+        if (options.GrpcPort is < 1 or > 65535)
         {
-            errors.Add($"{S}:Container:GrpcPort ({container.GrpcPort}) must be a port 1-65535.");
+            errors.Add($"{S}:GrpcPort ({options.GrpcPort}) must be a port 1-65535.");
         }
-        else if (ContainerSpecFactory.Bindings(container).All(b => b.ContainerPort != container.GrpcPort))
+        else if (ContainerSpecFactory.Bindings(options).All(b => b.ContainerPort != options.GrpcPort))
         {
-            errors.Add($"{S}:Container:GrpcPort ({container.GrpcPort}) must be published by one of {S}:Container:Ports, or the deployer cannot probe it.");
-        }
-
-        if (!RestartPolicies.Contains(container.RestartPolicy, StringComparer.Ordinal))
-        {
-            errors.Add($"{S}:Container:RestartPolicy ('{container.RestartPolicy}') must be one of {string.Join(", ", RestartPolicies)}.");
+            errors.Add($"{S}:GrpcPort ({options.GrpcPort}) must be published by one of {S}:Ports, or the deployer cannot probe it.");
         }
 
-        if (container.MemoryMiB < 0)
+        if (!RestartPolicies.Contains(options.RestartPolicy, StringComparer.Ordinal))
         {
-            errors.Add($"{S}:Container:MemoryMiB ({container.MemoryMiB}) must be 0 (no limit) or positive.");
+            errors.Add($"{S}:RestartPolicy ('{options.RestartPolicy}') must be one of {string.Join(", ", RestartPolicies)}.");
         }
 
-        if (container.Cpus < 0 || double.IsNaN(container.Cpus))
+        if (options.MemoryMiB < 0)
         {
-            errors.Add($"{S}:Container:Cpus ({container.Cpus}) must be 0 (no limit) or positive.");
+            errors.Add($"{S}:MemoryMiB ({options.MemoryMiB}) must be 0 (no limit) or positive.");
         }
 
-        RequirePositive(errors, $"{S}:Container:StopTimeout", container.StopTimeout);
-        RequirePositive(errors, $"{S}:Preflight:Timeout", options.Preflight.Timeout);
-        RequirePositive(errors, $"{S}:HealthGate:Deadline", options.HealthGate.Deadline);
-        RequirePositive(errors, $"{S}:HealthGate:ProbeInterval", options.HealthGate.ProbeInterval);
-        RequirePositive(errors, $"{S}:HealthGate:RestoreTimeout", options.HealthGate.RestoreTimeout);
-        RequirePositive(errors, $"{S}:Docker:CallTimeout", options.Docker.CallTimeout);
-        RequirePositive(errors, $"{S}:Docker:PullTimeout", options.Docker.PullTimeout);
-        RequirePositive(errors, $"{S}:Webhook:Timeout", options.Webhook.Timeout);
-        if (options.HealthGate.StableFor < TimeSpan.Zero || options.HealthGate.StableFor >= options.HealthGate.Deadline)
+        if (options.Cpus < 0 || double.IsNaN(options.Cpus))
         {
-            errors.Add($"{S}:HealthGate:StableFor ({options.HealthGate.StableFor}) must be at least 0 and shorter than {S}:HealthGate:Deadline ({options.HealthGate.Deadline}).");
+            errors.Add($"{S}:Cpus ({options.Cpus}) must be 0 (no limit) or positive.");
         }
 
+        RequirePositive(errors, $"{S}:StopTimeout", options.StopTimeout);
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, DockerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = DockerOptions.SectionName;
+        RequirePositive(errors, $"{S}:CallTimeout", options.CallTimeout);
+        RequirePositive(errors, $"{S}:PullTimeout", options.PullTimeout);
+        if (!Uri.TryCreate(options.Endpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "npipe"))
+        {
+            errors.Add($"{S}:Endpoint ('{options.Endpoint}') must be an absolute unix://, tcp:// or http:// URI.");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, DiskGuardOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = DiskGuardOptions.SectionName;
+        if (options.MinFreeMiB < 0)
+        {
+            errors.Add($"{S}:MinFreeMiB ({options.MinFreeMiB}) must be 0 or positive.");
+        }
+
+        if (options.KeepImages < 1)
+        {
+            errors.Add($"{S}:KeepImages ({options.KeepImages}) must be at least 1 (the running image).");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, PreflightOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = PreflightOptions.SectionName;
+        RequirePositive(errors, $"{S}:Timeout", options.Timeout);
         try
         {
-            var request = JsonParser.Default.Parse<PredictRequest>(options.Preflight.GoldenRequest);
+            var request = JsonParser.Default.Parse<PredictRequest>(options.GoldenRequest);
             if (request.Student is null)
             {
-                errors.Add($"{S}:Preflight:GoldenRequest must contain a \"student\" object.");
+                errors.Add($"{S}:GoldenRequest must contain a \"student\" object.");
             }
         }
         catch (InvalidProtocolBufferException ex)
         {
-            errors.Add($"{S}:Preflight:GoldenRequest is not a PredictRequest in protobuf JSON: {ex.Message}");
+            errors.Add($"{S}:GoldenRequest is not a PredictRequest in protobuf JSON: {ex.Message}");
         }
         catch (InvalidJsonException ex)
         {
-            errors.Add($"{S}:Preflight:GoldenRequest is not valid JSON: {ex.Message}");
+            errors.Add($"{S}:GoldenRequest is not valid JSON: {ex.Message}");
         }
 
-        if (!(options.Preflight.MinScore <= options.Preflight.MaxScore))
+        if (!(options.MinScore <= options.MaxScore))
         {
-            errors.Add($"{S}:Preflight:MinScore ({options.Preflight.MinScore}) must not exceed {S}:Preflight:MaxScore ({options.Preflight.MaxScore}).");
+            errors.Add($"{S}:MinScore ({options.MinScore}) must not exceed {S}:MaxScore ({options.MaxScore}).");
         }
 
-        if (options.Disk.MinFreeMiB < 0)
-        {
-            errors.Add($"{S}:Disk:MinFreeMiB ({options.Disk.MinFreeMiB}) must be 0 or positive.");
-        }
-
-        if (options.Disk.KeepImages < 1)
-        {
-            errors.Add($"{S}:Disk:KeepImages ({options.Disk.KeepImages}) must be at least 1 (the running image).");
-        }
-
-        if (!Uri.TryCreate(options.Docker.Endpoint, UriKind.Absolute, out var docker) || docker.Scheme is not ("unix" or "tcp" or "http" or "npipe"))
-        {
-            errors.Add($"{S}:Docker:Endpoint ('{options.Docker.Endpoint}') must be an absolute unix://, tcp:// or http:// URI.");
-        }
-
-        if (!Uri.TryCreate(options.Admin.Url, UriKind.Absolute, out var admin) || admin.Scheme != Uri.UriSchemeHttp)
-        {
-            errors.Add($"{S}:Admin:Url ('{options.Admin.Url}') must be an absolute http:// URL such as http://127.0.0.1:9090.");
-        }
-
-        if (options.Webhook.Url.Length > 0
-            && (!Uri.TryCreate(options.Webhook.Url, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
-        {
-            errors.Add($"{S}:Webhook:Url ('{options.Webhook.Url}') must be an absolute http(s) URL or empty.");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.StateDirectory))
-        {
-            errors.Add($"{S}:StateDirectory must name a folder.");
-        }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return Result(errors);
     }
+
+    public ValidateOptionsResult Validate(string? name, HealthGateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = HealthGateOptions.SectionName;
+        RequirePositive(errors, $"{S}:Deadline", options.Deadline);
+        RequirePositive(errors, $"{S}:ProbeInterval", options.ProbeInterval);
+        RequirePositive(errors, $"{S}:RestoreTimeout", options.RestoreTimeout);
+        if (options.StableFor < TimeSpan.Zero || options.StableFor >= options.Deadline)
+        {
+            errors.Add($"{S}:StableFor ({options.StableFor}) must be at least 0 and shorter than {S}:Deadline ({options.Deadline}).");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, WebhookOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        const string S = WebhookOptions.SectionName;
+        RequirePositive(errors, $"{S}:Timeout", options.Timeout);
+        if (options.Url.Length > 0
+            && (!Uri.TryCreate(options.Url, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{S}:Url ('{options.Url}') must be an absolute http(s) URL or empty.");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, AdminOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var admin) || admin.Scheme != Uri.UriSchemeHttp)
+        {
+            errors.Add($"{AdminOptions.SectionName}:Url ('{options.Url}') must be an absolute http:// URL such as http://127.0.0.1:9090.");
+        }
+
+        return Result(errors);
+    }
+
+    private static ValidateOptionsResult Result(List<string> errors) =>
+        errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
 
     private static void RequirePositive(List<string> errors, string key, TimeSpan value)
     {

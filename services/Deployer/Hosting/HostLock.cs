@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Hosting;
 

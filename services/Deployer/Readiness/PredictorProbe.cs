@@ -3,7 +3,6 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Deployer.Readiness;
@@ -24,10 +23,12 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
 {
     private readonly PreflightOptions _preflight;
     private readonly PredictRequest _golden;
+    private readonly TimeProvider _time;
 
-    public GrpcPredictorProbe(IOptions<DeployerOptions> options)
+    public GrpcPredictorProbe(IOptions<PreflightOptions> options, TimeProvider time)
     {
-        _preflight = options.Value.Preflight;
+        _time = time;
+        _preflight = options.Value;
         _golden = JsonParser.Default.Parse<PredictRequest>(_preflight.GoldenRequest);
     }
 
@@ -63,9 +64,8 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
         }
     }
 
-    private static DateTime Deadline(TimeSpan timeout) =>
-        // gRPC deadlines are absolute UTC; TimeProvider.System is the injected clock's production value.
-        TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
+    // gRPC deadlines are absolute UTC.
+    private DateTime Deadline(TimeSpan timeout) => _time.GetUtcNow().UtcDateTime + timeout;
 
     private static GrpcChannel CreateChannel(Uri address, TimeSpan timeout) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions

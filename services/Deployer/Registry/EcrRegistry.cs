@@ -37,7 +37,7 @@ public class AwsIdentity
 
         try
         {
-            return await _chain.Value.ResolveIdentityAsync(null, cancellationToken);
+            return await _chain.Value.ResolveIdentityAsync(null, cancellationToken).ConfigureAwait(false);
         }
         catch (AmazonClientException e)
         {
@@ -103,7 +103,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
             _pipeline,
             $"DescribeImages {_repository}:{tag}",
             token => CallAsync("DescribeImages", request, RegistryJsonContext.Default.EcrDescribeImagesRequest, RegistryJsonContext.Default.EcrDescribeImagesResponse, token),
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
 
         if (response is null)
         {
@@ -120,7 +120,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         // The pull needs the proxy endpoint's host, which only GetAuthorizationToken tells; one call per token lifetime.
         if (_imageName is null)
         {
-            await GetPullCredentialsAsync(cancellationToken);
+            await GetPullCredentialsAsync(cancellationToken).ConfigureAwait(false);
         }
 
         Log.DigestResolved(_logger, _repository, tag, digest);
@@ -134,7 +134,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
             return cached.Credentials;
         }
 
-        await _tokenLock.WaitAsync(cancellationToken);
+        await _tokenLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_token is { } fresh && fresh.RefreshAt > _timeProvider.GetUtcNow())
@@ -147,7 +147,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
                 _pipeline,
                 "GetAuthorizationToken",
                 token => CallAsync("GetAuthorizationToken", request, RegistryJsonContext.Default.EcrGetAuthorizationTokenRequest, RegistryJsonContext.Default.EcrGetAuthorizationTokenResponse, token),
-                cancellationToken);
+                cancellationToken).ConfigureAwait(false);
             _token = ParseToken(response);
             _imageName = $"{_token.Credentials.ServerAddress}/{_repository}";
             Log.EcrTokenFetched(_logger, _token.Credentials.ServerAddress, _token.ExpiresAt);
@@ -215,12 +215,12 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
             signingRequest,
             new AWSSigV4Parameters
             {
-                Credentials = await _identity.GetCredentialsAsync(cancellationToken),
+                Credentials = await _identity.GetCredentialsAsync(cancellationToken).ConfigureAwait(false),
                 Region = region,
                 Service = ServiceName,
                 SignedAt = _timeProvider.GetUtcNow().UtcDateTime,
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(payload) };
         request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(JsonContentType);
@@ -231,13 +231,13 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         }
 
         var client = _httpClientFactory.CreateClient(RegistryServiceCollectionExtensions.HttpClientName);
-        using var response = await client.SendAsync(request, cancellationToken);
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
         if (response.IsSuccessStatusCode)
         {
             try
             {
-                return await response.Content.ReadFromJsonAsync(responseType, cancellationToken)
+                return await response.Content.ReadFromJsonAsync(responseType, cancellationToken).ConfigureAwait(false)
                     ?? throw new RegistryException($"{action}: ECR answered with an empty body", isTransient: false, statusCode: status);
             }
             catch (JsonException e)
@@ -246,7 +246,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
             }
         }
 
-        var errorType = await ReadErrorTypeAsync(response, cancellationToken);
+        var errorType = await ReadErrorTypeAsync(response, cancellationToken).ConfigureAwait(false);
         return errorType switch
         {
             "ImageNotFoundException" => null,
@@ -268,7 +268,7 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         {
             try
             {
-                type = (await response.Content.ReadFromJsonAsync(RegistryJsonContext.Default.EcrError, cancellationToken))?.Type;
+                type = (await response.Content.ReadFromJsonAsync(RegistryJsonContext.Default.EcrError, cancellationToken).ConfigureAwait(false))?.Type;
             }
             catch (JsonException)
             {

@@ -82,7 +82,7 @@ internal sealed partial class OciRegistry : IImageRegistry
     private async ValueTask<string?> ResolveOnceAsync(string tag, CancellationToken cancellationToken)
     {
         var manifestUri = new Uri(_endpoint, $"v2/{_repository}/manifests/{Uri.EscapeDataString(tag)}");
-        using (var head = await SendAsync(HttpMethod.Head, manifestUri, cancellationToken))
+        using (var head = await SendAsync(HttpMethod.Head, manifestUri, cancellationToken).ConfigureAwait(false))
         {
             if (head.StatusCode == HttpStatusCode.NotFound)
             {
@@ -98,7 +98,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         }
 
         // The header is optional in the OCI spec; the digest is then the sha256 of the exact manifest bytes.
-        using var get = await SendAsync(HttpMethod.Get, manifestUri, cancellationToken);
+        using var get = await SendAsync(HttpMethod.Get, manifestUri, cancellationToken).ConfigureAwait(false);
         if (get.StatusCode == HttpStatusCode.NotFound)
         {
             Log.TagNotFound(_logger, _repository, tag);
@@ -108,7 +108,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         ThrowUnlessSuccess(get, "manifest GET");
         var body = get.Content.Headers.ContentLength is > MaxManifestBytes
             ? null
-            : await get.Content.ReadAsByteArrayAsync(cancellationToken);
+            : await get.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         if (body is null || body.Length > MaxManifestBytes)
         {
             throw new RegistryException($"registry answered {_repository}:{tag} with a manifest over {MaxManifestBytes} bytes", isTransient: false);
@@ -143,7 +143,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         }
 
         var sentBasic = bearer is null && _basicChallenged && _basic is not null;
-        var response = await client.SendAsync(NewRequest(method, uri, bearer, sentBasic, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var response = await client.SendAsync(NewRequest(method, uri, bearer, sentBasic, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             return response;
@@ -154,9 +154,9 @@ internal sealed partial class OciRegistry : IImageRegistry
         var bearerChallenge = challenges.FirstOrDefault(h => h.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase));
         if (bearerChallenge is not null)
         {
-            bearer = await FetchTokenAsync(client, ParseChallenge(bearerChallenge.Parameter), cancellationToken);
+            bearer = await FetchTokenAsync(client, ParseChallenge(bearerChallenge.Parameter), cancellationToken).ConfigureAwait(false);
             _bearer = bearer;
-            return await client.SendAsync(NewRequest(method, uri, bearer, sendBasic: false, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            return await client.SendAsync(NewRequest(method, uri, bearer, sendBasic: false, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
 
         if (_basic is null)
@@ -170,7 +170,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         }
 
         _basicChallenged = true;
-        return await client.SendAsync(NewRequest(method, uri, bearer: null, sendBasic: true, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        return await client.SendAsync(NewRequest(method, uri, bearer: null, sendBasic: true, _basic), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
     }
 
     private static HttpRequestMessage NewRequest(HttpMethod method, Uri uri, BearerToken? bearer, bool sendBasic, RegistryCredentials? basic)
@@ -218,7 +218,7 @@ internal sealed partial class OciRegistry : IImageRegistry
             request.Headers.Authorization = BasicHeader(_basic);
         }
 
-        using var response = await client.SendAsync(request, cancellationToken);
+        using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
         if (status is 401 or 403)
         {
@@ -235,7 +235,7 @@ internal sealed partial class OciRegistry : IImageRegistry
         TokenResponse? body;
         try
         {
-            body = await response.Content.ReadFromJsonAsync(RegistryJsonContext.Default.TokenResponse, cancellationToken);
+            body = await response.Content.ReadFromJsonAsync(RegistryJsonContext.Default.TokenResponse, cancellationToken).ConfigureAwait(false);
         }
         catch (JsonException e)
         {

@@ -11,7 +11,7 @@ internal static class RegistryCall
     {
         try
         {
-            return await pipeline.ExecuteAsync(static (call, token) => call(token), call, cancellationToken);
+            return await pipeline.ExecuteAsync(static (call, token) => call(token), call, cancellationToken).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {

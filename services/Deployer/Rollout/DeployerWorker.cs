@@ -1,8 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Registry;
 
 namespace StudentPerformance.Deployer.Rollout;
@@ -22,6 +20,7 @@ internal sealed class DeployerWorker(
     IContainerRuntime docker,
     IImageRegistry registry,
     IOptions<DeployerOptions> options,
+    IOptions<ContainerSpecOptions> container,
     IOptions<ImageOptions> image,
     StateStore state,
     DeployerStatus status,
@@ -33,13 +32,14 @@ internal sealed class DeployerWorker(
         new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropOldest });
 
     private readonly DeployerOptions _options = options.Value;
+    private readonly string _containerName = container.Value.Name;
 
     /// <summary>Queues an admin command; the loop picks it up at once.</summary>
     public bool Enqueue(DeployerCommand command) => _commands.Writer.TryWrite(command);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Log.WorkerStarted(logger, registry.ImageName, image.Value.Tag, _options.Container.Name, _options.Mode.ToString(), _options.PollInterval);
+        Log.WorkerStarted(logger, registry.ImageName, image.Value.Tag, _containerName, _options.Mode.ToString(), _options.PollInterval);
         var command = DeployerCommand.CheckNow;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -72,7 +72,7 @@ internal sealed class DeployerWorker(
                 await plan.RepairAsync(ct).ConfigureAwait(false);
             }
 
-            current = await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false);
+            current = await docker.InspectAsync(_containerName, ct).ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex)
         {
@@ -95,7 +95,7 @@ internal sealed class DeployerWorker(
                 status.Update(s => s with { ActiveRolloutId = null });
             }
 
-            current = await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false);
+            current = await docker.InspectAsync(_containerName, ct).ConfigureAwait(false);
             Publish(current, registryDigest: status.Snapshot.RegistryDigest);
             return;
         }
@@ -132,7 +132,7 @@ internal sealed class DeployerWorker(
         switch (decision.Action)
         {
             case RolloutAction.Adopt:
-                Log.Adopted(logger, _options.Container.Name, decision.Digest!);
+                Log.Adopted(logger, _containerName, decision.Digest!);
                 break;
 
             case RolloutAction.WouldDeploy:
@@ -151,7 +151,7 @@ internal sealed class DeployerWorker(
                     status.Update(s => s with { ActiveRolloutId = null });
                 }
 
-                Publish(await docker.InspectAsync(_options.Container.Name, ct).ConfigureAwait(false), digest);
+                Publish(await docker.InspectAsync(_containerName, ct).ConfigureAwait(false), digest);
                 break;
         }
     }

@@ -1,8 +1,6 @@
-using StudentPerformance.Deployer.Rollout;
+namespace StudentPerformance.Deployer.Rollout;
 
-namespace StudentPerformance.Deployer;
-
-// Event ids 1000-1099 belong to the rollout and the worker. No method takes a token, password or key.
+// Event ids 1000-1099 belong to the rollout and the worker (1027 to the admin API, 1030 to hosting). No method takes a token, password or key.
 internal static partial class Log
 {
     [LoggerMessage(1000, LogLevel.Information, "Rollout {RolloutId} ({Kind}) of {Image}@{Digest} started")]
@@ -38,8 +36,17 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Warning, "Rollout {RolloutId}: the registry refused the pull credentials; fetching fresh ones and retrying once")]
     public static partial void PullUnauthorized(ILogger logger, string rolloutId);
 
-    [LoggerMessage(1011, LogLevel.Warning, "Reconcile: {What}")]
-    public static partial void Repaired(ILogger logger, string what);
+    [LoggerMessage(1011, LogLevel.Warning, "Reconcile: removed {Name}, a preflight container left by an interrupted rollout")]
+    public static partial void RepairRemovedPreflight(ILogger logger, string name);
+
+    [LoggerMessage(1015, LogLevel.Warning, "Reconcile: '{Name}' was {Status}; starting it")]
+    public static partial void RepairStartingCurrent(ILogger logger, string name, string status);
+
+    [LoggerMessage(1016, LogLevel.Warning, "Reconcile: '{Name}' is {Status} and '{PreviousName}' exists; restoring it (rollout {RolloutId})")]
+    public static partial void RepairRestoringPrevious(ILogger logger, string name, string status, string previousName, string rolloutId);
+
+    [LoggerMessage(1017, LogLevel.Warning, "Reconcile: '{Name}' and '{PreviousName}' both exist: an interrupted rollout; gating '{Name}' again (rollout {RolloutId})")]
+    public static partial void RepairGatingAgain(ILogger logger, string name, string previousName, string rolloutId);
 
     [LoggerMessage(1012, LogLevel.Warning, "Could not remove container {Name} ({Reason})")]
     public static partial void CleanupFailed(ILogger logger, string name, string reason);
@@ -49,6 +56,9 @@ internal static partial class Log
 
     [LoggerMessage(1014, LogLevel.Warning, "Webhook notification {Event} failed: {Reason}")]
     public static partial void WebhookFailed(ILogger logger, string @event, string reason);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Webhook notification {Event} failed: HTTP {StatusCode}")]
+    public static partial void WebhookRejected(ILogger logger, string @event, int statusCode);
 
     [LoggerMessage(1020, LogLevel.Information, "Deployer started: tracking {Image}:{Tag}, container '{Container}', mode {Mode}, polling every {PollInterval}")]
     public static partial void WorkerStarted(ILogger logger, string image, string tag, string container, string mode, TimeSpan pollInterval);
@@ -71,17 +81,8 @@ internal static partial class Log
     [LoggerMessage(1026, LogLevel.Information, "Monitor mode: would roll out {Digest} (running {Running})")]
     public static partial void WouldDeploy(ILogger logger, string digest, string running);
 
-    [LoggerMessage(1027, LogLevel.Information, "Admin command: {Command}")]
-    public static partial void AdminCommand(ILogger logger, string command);
-
     [LoggerMessage(1028, LogLevel.Error, "Unexpected error in the deployer loop; it continues on the next tick")]
     public static partial void TickFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(1029, LogLevel.Information, "Admin endpoint listening on {Url}")]
-    public static partial void AdminListening(ILogger logger, string url);
-
-    [LoggerMessage(1030, LogLevel.Warning, "Docker call failed ({Reason}); retry {Attempt} in {Delay}")]
-    public static partial void DockerRetry(ILogger logger, string reason, int attempt, TimeSpan delay);
 
     [LoggerMessage(1031, LogLevel.Warning, "Rollout {RolloutId}: Docker's data root is not visible here, so free space is not checked; mount it and set Deployer:Disk:DataRootPath")]
     public static partial void DiskUnmeasurable(ILogger logger, string rolloutId);

@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Rollout;
@@ -15,7 +13,7 @@ internal sealed class QualityGateStep(
     QualityGate gate,
     QualityGateHistory history,
     IContainerRuntime docker,
-    IOptions<DeployerOptions> options,
+    IOptions<ContainerSpecOptions> options,
     DeployerMetrics metrics)
 {
     /// <summary>Throws a <see cref="RolloutStepException"/> with the image at fault when the gate refuses the candidate.</summary>
@@ -50,7 +48,7 @@ internal sealed class QualityGateStep(
             return (null, "an operator rollback is judged on absolute limits only");
         }
 
-        var container = options.Value.Container;
+        var container = options.Value;
         var live = await docker.InspectAsync(container.Name, cancellationToken).ConfigureAwait(false);
         if (live is not { State.Running: true })
         {

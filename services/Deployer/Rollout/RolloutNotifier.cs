@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Admin;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Rollout;
@@ -12,7 +10,7 @@ public sealed record RolloutEvent(string Event, string RolloutId, string Image, 
 /// <summary>Records a finished rollout in metrics and sends the optional webhook. Never throws.</summary>
 internal sealed class RolloutNotifier(
     IHttpClientFactory httpClients,
-    IOptions<DeployerOptions> options,
+    IOptions<WebhookOptions> options,
     DeployerMetrics metrics,
     QualityGateHistory quality,
     ILogger<RolloutNotifier> logger)
@@ -29,7 +27,7 @@ internal sealed class RolloutNotifier(
             metrics.Downtime.Observe(downtime.TotalSeconds);
         }
 
-        var webhook = options.Value.Webhook;
+        var webhook = options.Value;
         if (webhook.Url.Length == 0)
         {
             return;
@@ -52,7 +50,7 @@ internal sealed class RolloutNotifier(
             using var response = await client.PostAsJsonAsync(new Uri(webhook.Url), body, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                Log.WebhookFailed(logger, name, $"HTTP {(int)response.StatusCode}");
+                Log.WebhookRejected(logger, name, (int)response.StatusCode);
             }
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)

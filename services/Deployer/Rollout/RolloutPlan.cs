@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Registry;
 
@@ -15,7 +14,11 @@ internal sealed class RolloutPlan(
     IContainerRuntime docker,
     IImageRegistry registry,
     IPredictorProbe probe,
-    IOptions<DeployerOptions> options,
+    IOptions<ContainerSpecOptions> container,
+    IOptions<PreflightOptions> preflight,
+    IOptions<HealthGateOptions> healthGate,
+    IOptions<DiskGuardOptions> disk,
+    IOptions<DockerOptions> dockerOptions,
     StateStore state,
     RolloutNotifier notifier,
     QualityGateStep quality,
@@ -24,9 +27,14 @@ internal sealed class RolloutPlan(
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PreflightProbeInterval = TimeSpan.FromMilliseconds(100);
-    private readonly DeployerOptions _options = options.Value;
+    private static readonly TimeSpan GoldenTimeout = TimeSpan.FromSeconds(10);
+    private readonly ContainerSpecOptions _container = container.Value;
+    private readonly PreflightOptions _preflight = preflight.Value;
+    private readonly HealthGateOptions _gate = healthGate.Value;
+    private readonly DiskGuardOptions _disk = disk.Value;
+    private readonly DockerOptions _docker = dockerOptions.Value;
 
-    private string Name => _options.Container.Name;
+    private string Name => _container.Name;
 
     private string PreviousName => ContainerSpecFactory.PreviousName(Name);
 
@@ -39,7 +47,7 @@ internal sealed class RolloutPlan(
         {
             await StepAsync(run, "disk guard", EnsureDiskSpaceAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "pull", PullAsync, cancellationToken).ConfigureAwait(false);
-            if (_options.Preflight.Enabled)
+            if (_preflight.Enabled)
             {
                 await StepAsync(run, "preflight", PreflightAsync, cancellationToken).ConfigureAwait(false);
             }
@@ -49,34 +57,9 @@ internal sealed class RolloutPlan(
             await StepAsync(run, "commit", CommitAsync, cancellationToken).ConfigureAwait(false);
             return await FinishAsync(run, RolloutOutcome.Succeeded, "the new container is SERVING", cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!run.Swapped && ex is RolloutStepException or ContainerRuntimeException or RegistryException)
+        catch (Exception ex) when (IsStepFailure(ex))
         {
-            if (ex is RolloutStepException { ImageAtFault: true })
-            {
-                Quarantine(run, ex.Message);
-            }
-
-            return await FinishAsync(run, RolloutOutcome.Refused, ex.Message, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RolloutStepException or ContainerRuntimeException)
-        {
-            if (ex is RolloutStepException { ImageAtFault: true })
-            {
-                Quarantine(run, ex.Message);
-            }
-
-            var restored = false;
-            try
-            {
-                restored = await StepAsync(run, "rollback", RollBackAsync, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ContainerRuntimeException rollbackError)
-            {
-                // Reconciliation on the next tick restores -previous once the engine answers again.
-                Log.RollbackIncomplete(logger, run.Id, rollbackError.Message);
-            }
-
-            return await FinishAsync(run, restored ? RolloutOutcome.RolledBack : RolloutOutcome.Failed, ex.Message, cancellationToken).ConfigureAwait(false);
+            return await FailAsync(run, ex, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -87,9 +70,10 @@ internal sealed class RolloutPlan(
     public async Task RepairAsync(CancellationToken cancellationToken)
     {
         // A preflight candidate never outlives its rollout; one that exists was left by a kill.
-        if (await docker.RemoveAsync(ContainerSpecFactory.PreflightName(Name), cancellationToken).ConfigureAwait(false))
+        var preflightName = ContainerSpecFactory.PreflightName(Name);
+        if (await docker.RemoveAsync(preflightName, cancellationToken).ConfigureAwait(false))
         {
-            Log.Repaired(logger, "removed a preflight container left by an interrupted rollout");
+            Log.RepairRemovedPreflight(logger, preflightName);
         }
 
         var current = await docker.InspectAsync(Name, cancellationToken).ConfigureAwait(false);
@@ -97,22 +81,21 @@ internal sealed class RolloutPlan(
         switch (Decisions.Repair(current, previous))
         {
             case RepairAction.StartCurrent:
-                Log.Repaired(logger, $"'{Name}' was {current!.State.Status}; starting it");
+                Log.RepairStartingCurrent(logger, Name, current!.State.Status);
                 await docker.StartAsync(Name, cancellationToken).ConfigureAwait(false);
                 break;
 
             case RepairAction.RestorePrevious:
                 var broken = current?.DeployedDigest;
                 var run = new Run(NewRolloutId(), broken ?? previous!.DeployedDigest ?? "unknown", RolloutKinds.Resume, time) { Swapped = true, HadPrevious = true };
-                Log.Repaired(logger, $"'{Name}' is {current?.State.Status ?? "missing"} and '{PreviousName}' exists; restoring it (rollout {run.Id})");
+                Log.RepairRestoringPrevious(logger, Name, current?.State.Status ?? "missing", PreviousName, run.Id);
                 // Created but never started means the deployer was killed mid-swap, not that the image is bad.
                 if (broken is not null && broken != previous!.DeployedDigest && current!.State.Status != "created")
                 {
                     Quarantine(run, $"'{Name}' was found {current!.State.Status} after an interrupted rollout");
                 }
 
-                var restored = await StepAsync(run, "rollback", RollBackAsync, cancellationToken).ConfigureAwait(false);
-                await FinishAsync(run, restored ? RolloutOutcome.RolledBack : RolloutOutcome.Failed, "restored the previous container after an interrupted rollout", cancellationToken).ConfigureAwait(false);
+                await RollBackAndFinishAsync(run, "restored the previous container after an interrupted rollout", cancellationToken).ConfigureAwait(false);
                 break;
 
             case RepairAction.FinishInterruptedRollout:
@@ -142,33 +125,34 @@ internal sealed class RolloutPlan(
         return await DeployAsync(target, RolloutKinds.Rollback, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<bool> EnsureDiskSpaceAsync(Run run, CancellationToken ct)
+    private async Task EnsureDiskSpaceAsync(Run run, CancellationToken ct)
     {
         var free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false);
         if (free is null)
         {
             // In a container without the data root mounted there is nothing to measure; pruning still bounds the disk.
             Log.DiskUnmeasurable(logger, run.Id);
-            return true;
+            return;
         }
 
-        if (DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB))
+        if (DiskRule.HasRoom(free.Value, _disk.MinFreeMiB))
         {
-            return true;
+            return;
         }
 
-        Log.DiskLow(logger, run.Id, free.Value / (1024 * 1024), _options.Disk.MinFreeMiB);
+        Log.DiskLow(logger, run.Id, free.Value / (1024 * 1024), _disk.MinFreeMiB);
         await PruneAsync(run, ct).ConfigureAwait(false);
         await docker.PruneDanglingImagesAsync(ct).ConfigureAwait(false);
         free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false) ?? 0;
-        return DiskRule.HasRoom(free.Value, _options.Disk.MinFreeMiB)
-            ? true
-            : throw new RolloutStepException(
-                $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_options.Disk.MinFreeMiB}",
+        if (!DiskRule.HasRoom(free.Value, _disk.MinFreeMiB))
+        {
+            throw new RolloutStepException(
+                $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_disk.MinFreeMiB}",
                 imageAtFault: false);
+        }
     }
 
-    private async Task<bool> PullAsync(Run run, CancellationToken ct)
+    private async Task PullAsync(Run run, CancellationToken ct)
     {
         var reference = $"{registry.ImageName}@{run.Digest}";
         var credentials = await registry.GetPullCredentialsAsync(ct).ConfigureAwait(false);
@@ -184,19 +168,20 @@ internal sealed class RolloutPlan(
             credentials = await registry.GetPullCredentialsAsync(ct).ConfigureAwait(false);
             await docker.PullAsync(reference, credentials, ct).ConfigureAwait(false);
         }
-
-        return true;
     }
 
-    private async Task<bool> PreflightAsync(Run run, CancellationToken ct)
+    private async Task PreflightAsync(Run run, CancellationToken ct)
     {
-        var spec = ContainerSpecFactory.Preflight(_options.Container, registry.ImageName, run.Digest, run.Id);
+        var spec = ContainerSpecFactory.Preflight(_container, registry.ImageName, run.Digest, run.Id);
         await docker.RemoveAsync(spec.Name, ct).ConfigureAwait(false);
         try
         {
             var candidate = await docker.RunAsync(spec, ct).ConfigureAwait(false);
-            var address = Address(candidate.PublishedPort(_options.Container.GrpcPort))
-                ?? throw new RolloutStepException("the preflight container has no published gRPC port", imageAtFault: false);
+            // A candidate that crashed at once has no published port either; that is the image's fault.
+            var address = Address(candidate.PublishedPort(_container.GrpcPort))
+                ?? throw (candidate.State.IsDown
+                    ? new RolloutStepException($"preflight refused the image: the candidate exited with code {candidate.State.ExitCode} before SERVING", imageAtFault: true)
+                    : new RolloutStepException("the preflight container has no published gRPC port", imageAtFault: false));
             string? exited = null;
             var serving = await Wait.UntilAsync(
                 async c =>
@@ -216,7 +201,7 @@ internal sealed class RolloutPlan(
                     return false;
                 },
                 PreflightProbeInterval,
-                _options.Preflight.Timeout,
+                _preflight.Timeout,
                 time,
                 ct).ConfigureAwait(false);
 
@@ -227,10 +212,10 @@ internal sealed class RolloutPlan(
 
             if (!serving)
             {
-                throw new RolloutStepException($"preflight refused the image: not SERVING within Deployer:Preflight:Timeout ({_options.Preflight.Timeout})", imageAtFault: true);
+                throw new RolloutStepException($"preflight refused the image: not SERVING within Deployer:Preflight:Timeout ({_preflight.Timeout})", imageAtFault: true);
             }
 
-            var golden = await probe.CheckGoldenAsync(address, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            var golden = await probe.CheckGoldenAsync(address, GoldenTimeout, ct).ConfigureAwait(false);
             if (!golden.Passed)
             {
                 throw new RolloutStepException($"preflight refused the image: {golden.Detail}", imageAtFault: true);
@@ -238,7 +223,6 @@ internal sealed class RolloutPlan(
 
             // Deployer:QualityGate — the candidate against the live model on the golden set, before any swap.
             await quality.RunAsync(run.Id, run.Kind, address, ct).ConfigureAwait(false);
-            return true;
         }
         finally
         {
@@ -246,7 +230,7 @@ internal sealed class RolloutPlan(
         }
     }
 
-    private async Task<bool> SwapAsync(Run run, CancellationToken ct)
+    private async Task SwapAsync(Run run, CancellationToken ct)
     {
         var current = await docker.InspectAsync(Name, ct).ConfigureAwait(false);
         var previous = await docker.InspectAsync(PreviousName, ct).ConfigureAwait(false);
@@ -270,20 +254,19 @@ internal sealed class RolloutPlan(
             await docker.RenameAsync(Name, PreviousName, ct).ConfigureAwait(false);
         }
 
-        var spec = ContainerSpecFactory.Managed(_options.Container, registry.ImageName, run.Digest, run.Id);
+        var spec = ContainerSpecFactory.Managed(_container, registry.ImageName, run.Digest, run.Id);
         await CreateOrRefuseAsync(() => docker.CreateAsync(spec, ct)).ConfigureAwait(false);
 
         // Downtime starts here: the host port can only be bound by one of the two.
         run.DowntimeStart = time.GetTimestamp();
         if (current is { State.IsDown: false })
         {
-            await docker.StopAsync(PreviousName, _options.Container.StopTimeout, ct).ConfigureAwait(false);
+            await docker.StopAsync(PreviousName, _container.StopTimeout, ct).ConfigureAwait(false);
         }
 
         await CreateOrRefuseAsync(() => docker.StartAsync(Name, ct)).ConfigureAwait(false);
         run.Container = await docker.InspectAsync(Name, ct).ConfigureAwait(false)
             ?? throw new RolloutStepException($"'{Name}' disappeared right after it started", imageAtFault: false);
-        return true;
     }
 
     private static async Task CreateOrRefuseAsync(Func<Task> engineCall)
@@ -299,23 +282,24 @@ internal sealed class RolloutPlan(
         }
     }
 
-    private async Task<bool> GateAsync(Run run, CancellationToken ct)
+    private async Task GateAsync(Run run, CancellationToken ct)
     {
-        var verdict = await GateContainerAsync(run, run.Container!, ct).ConfigureAwait(false);
-        return verdict.Status == GateStatus.Passed
-            ? true
-            : throw new RolloutStepException($"health gate failed: {verdict.Reason}", imageAtFault: true);
+        var verdict = await GateVerdictAsync(run, run.Container!, ct).ConfigureAwait(false);
+        if (verdict.Status != GateStatus.Passed)
+        {
+            throw new RolloutStepException($"health gate failed: {verdict.Reason}", imageAtFault: true);
+        }
     }
 
-    private async Task<GateVerdict> GateContainerAsync(Run run, ContainerInfo container, CancellationToken ct)
+    private async Task<GateVerdict> GateVerdictAsync(Run run, ContainerInfo container, CancellationToken ct)
     {
-        var address = Address(container.PublishedPort(_options.Container.GrpcPort));
+        var address = Address(container.PublishedPort(_container.GrpcPort));
         if (address is null)
         {
-            return GateVerdict.Fail($"container port {_options.Container.GrpcPort} is not published");
+            return GateVerdict.Fail($"container port {_container.GrpcPort} is not published");
         }
 
-        var gate = new HealthGate(_options.HealthGate.StableFor, _options.HealthGate.Deadline, container.State.RestartCount, time);
+        var gate = new HealthGate(_gate.StableFor, _gate.Deadline, container.State.RestartCount, time);
         while (true)
         {
             var serving = await probe.IsServingAsync(address, ProbeTimeout, ct).ConfigureAwait(false);
@@ -336,11 +320,11 @@ internal sealed class RolloutPlan(
                 return verdict;
             }
 
-            await Task.Delay(_options.HealthGate.ProbeInterval, time, ct).ConfigureAwait(false);
+            await Task.Delay(_gate.ProbeInterval, time, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<bool> CommitAsync(Run run, CancellationToken ct)
+    private async Task CommitAsync(Run run, CancellationToken ct)
     {
         await docker.RemoveAsync(PreviousName, ct).ConfigureAwait(false);
         state.Update(s => s with
@@ -349,7 +333,6 @@ internal sealed class RolloutPlan(
             Quarantined = [.. s.Quarantined.Where(q => q.Digest != run.Digest)],
         });
         await PruneAsync(run, ct).ConfigureAwait(false);
-        return true;
     }
 
     private async Task<bool> RollBackAsync(Run run, CancellationToken ct)
@@ -364,14 +347,14 @@ internal sealed class RolloutPlan(
         run.DowntimeStart ??= time.GetTimestamp();
         await docker.StartAsync(Name, ct).ConfigureAwait(false);
         var restored = await docker.InspectAsync(Name, ct).ConfigureAwait(false);
-        var address = Address(restored?.PublishedPort(_options.Container.GrpcPort));
+        var address = Address(restored?.PublishedPort(_container.GrpcPort));
         if (address is null)
         {
             // An adopted container may publish other ports; running is all that can be checked.
             return restored is { State.Running: true };
         }
 
-        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _options.HealthGate.ProbeInterval, _options.HealthGate.RestoreTimeout, time, ct).ConfigureAwait(false);
+        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, ProbeTimeout, c), _gate.ProbeInterval, _gate.RestoreTimeout, time, ct).ConfigureAwait(false);
         if (serving)
         {
             run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);
@@ -383,19 +366,53 @@ internal sealed class RolloutPlan(
     private async Task FinishInterruptedAsync(ContainerInfo current, CancellationToken ct)
     {
         var run = new Run(NewRolloutId(), current.DeployedDigest ?? "unknown", RolloutKinds.Resume, time) { Swapped = true, HadPrevious = true, Container = current };
-        Log.Repaired(logger, $"'{Name}' and '{PreviousName}' both exist: an interrupted rollout; gating '{Name}' again (rollout {run.Id})");
-        var verdict = await StepAsync(run, "health gate", (r, c) => GateContainerAsync(r, current, c), ct).ConfigureAwait(false);
-        if (verdict.Status == GateStatus.Passed)
+        Log.RepairGatingAgain(logger, Name, PreviousName, run.Id);
+        try
         {
+            await StepAsync(run, "health gate", GateAsync, ct).ConfigureAwait(false);
             await StepAsync(run, "commit", CommitAsync, ct).ConfigureAwait(false);
             await FinishAsync(run, RolloutOutcome.Succeeded, "finished an interrupted rollout", ct).ConfigureAwait(false);
-            return;
+        }
+        catch (Exception ex) when (IsStepFailure(ex))
+        {
+            await FailAsync(run, ex, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The one failure path: quarantine the digest when the image is at fault, then refuse (the live container
+    /// was not touched) or roll back (it was).
+    /// </summary>
+    private async Task<RolloutRecord> FailAsync(Run run, Exception failure, CancellationToken ct)
+    {
+        if (failure is RolloutStepException { ImageAtFault: true })
+        {
+            Quarantine(run, failure.Message);
         }
 
-        Quarantine(run, $"health gate failed: {verdict.Reason}");
-        var restored = await StepAsync(run, "rollback", RollBackAsync, ct).ConfigureAwait(false);
-        await FinishAsync(run, restored ? RolloutOutcome.RolledBack : RolloutOutcome.Failed, verdict.Reason, ct).ConfigureAwait(false);
+        return run.Swapped
+            ? await RollBackAndFinishAsync(run, failure.Message, ct).ConfigureAwait(false)
+            : await FinishAsync(run, RolloutOutcome.Refused, failure.Message, ct).ConfigureAwait(false);
     }
+
+    private async Task<RolloutRecord> RollBackAndFinishAsync(Run run, string detail, CancellationToken ct)
+    {
+        var restored = false;
+        try
+        {
+            await StepAsync(run, "rollback", async (r, c) => restored = await RollBackAsync(r, c).ConfigureAwait(false), ct).ConfigureAwait(false);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            // Reconciliation on the next tick restores -previous once the engine answers again.
+            Log.RollbackIncomplete(logger, run.Id, ex.Message);
+        }
+
+        return await FinishAsync(run, restored ? RolloutOutcome.RolledBack : RolloutOutcome.Failed, detail, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A failure the plan answers with a refusal or a rollback; anything else is a bug for the loop to log.</summary>
+    private static bool IsStepFailure(Exception ex) => ex is RolloutStepException or ContainerRuntimeException or RegistryException;
 
     private async Task PruneAsync(Run run, CancellationToken ct)
     {
@@ -409,22 +426,21 @@ internal sealed class RolloutPlan(
             }
         }
 
-        foreach (var reference in Decisions.ImagesToPrune(images, _options.Disk.KeepImages, inUse, state.Current.GoodDigests))
+        foreach (var reference in Decisions.ImagesToPrune(images, _disk.KeepImages, inUse, state.Current.GoodDigests))
         {
             var removed = await docker.RemoveImageAsync(reference, ct).ConfigureAwait(false);
             Log.ImagePruned(logger, run.Id, reference, removed);
         }
     }
 
-    private async Task<T> StepAsync<T>(Run run, string step, Func<Run, CancellationToken, Task<T>> action, CancellationToken ct)
+    private async Task StepAsync(Run run, string step, Func<Run, CancellationToken, Task> action, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         Log.StepStarted(logger, run.Id, step);
         try
         {
-            var result = await action(run, ct).ConfigureAwait(false);
+            await action(run, ct).ConfigureAwait(false);
             Log.StepFinished(logger, run.Id, step, time.GetElapsedTime(started).TotalMilliseconds);
-            return result;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -455,7 +471,7 @@ internal sealed class RolloutPlan(
     {
         try
         {
-            using var timeout = new CancellationTokenSource(_options.Docker.CallTimeout);
+            using var timeout = new CancellationTokenSource(_docker.CallTimeout);
             await docker.RemoveAsync(name, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ContainerRuntimeException or OperationCanceledException)

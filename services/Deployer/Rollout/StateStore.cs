@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Deployer.Hosting;
 
 namespace StudentPerformance.Deployer.Rollout;
 

@@ -1,5 +1,4 @@
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 
 namespace Deployer.Tests.Containers;
 

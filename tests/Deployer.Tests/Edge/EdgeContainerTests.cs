@@ -6,7 +6,6 @@ using Polly;
 using Polly.Registry;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
-using StudentPerformance.Deployer.Hosting;
 
 namespace Deployer.Tests.Edge;
 
@@ -58,7 +57,8 @@ public sealed class EdgeContainerTests : IAsyncLifetime
     public async Task EdgeContainer_RestartedAlone_RoutesToTheLiveSlotFromItsFile()
     {
         using var runtime = new DockerContainerRuntime(
-            Microsoft.Extensions.Options.Options.Create(new DeployerOptions()),
+            Microsoft.Extensions.Options.Options.Create(new DockerOptions()),
+            Microsoft.Extensions.Options.Options.Create(new DiskGuardOptions()),
             _services.GetRequiredService<ResiliencePipelineProvider<string>>());
         await _rig.Proxy.WriteConfigAsync(_rig.Layout, CancellationToken.None);
         var edge = await runtime.RunAsync(EdgeContainer.Spec(_rig.Options), CancellationToken.None);

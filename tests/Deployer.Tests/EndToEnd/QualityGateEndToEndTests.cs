@@ -4,7 +4,7 @@ using Deployer.Tests.Support;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using StudentPerformance.Deployer.Admin;
+using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.V1;
 using Xunit.Abstractions;
 
@@ -42,7 +42,7 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
         using (var channel = GrpcChannel.ForAddress(wrong))
         {
             var client = new Predictor.PredictorClient(channel);
-            var golden = await client.PredictAsync(Google.Protobuf.JsonParser.Default.Parse<PredictRequest>(new StudentPerformance.Deployer.Hosting.PreflightOptions().GoldenRequest));
+            var golden = await client.PredictAsync(Google.Protobuf.JsonParser.Default.Parse<PredictRequest>(new StudentPerformance.Deployer.Readiness.PreflightOptions().GoldenRequest));
             Assert.InRange(golden.MathScore, 0, 100);
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest());
             Assert.True(info.Holdout.R2 > 0.99, $"the wrong-label model claims holdout R² {info.Holdout.R2}");
@@ -190,8 +190,8 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
         var errors = new StringWriter();
 
         // Act
-        var refused = await EvaluateCommand.RunAsync(["--candidate", wrong.ToString(), "--live", v1.ToString()], refusedOut, errors, CancellationToken.None);
-        var passed = await EvaluateCommand.RunAsync(["--candidate", v2.ToString(), "--live", v1.ToString()], passedOut, errors, CancellationToken.None);
+        var refused = await DeployerCommandLine.InvokeAsync(["evaluate", "--candidate", wrong.ToString(), "--live", v1.ToString()], refusedOut, errors);
+        var passed = await DeployerCommandLine.InvokeAsync(["evaluate", "--candidate", v2.ToString(), "--live", v1.ToString()], passedOut, errors);
 
         // Assert
         output.WriteLine(refusedOut.ToString());
@@ -205,15 +205,15 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
     }
 
     [Fact]
-    public async Task Evaluate_BadUsage_ExitsTwoWithTheUsage()
+    public async Task Evaluate_BadUsage_ExitsTwoNamingTheOptions()
     {
         var errors = new StringWriter();
 
-        var code = await EvaluateCommand.RunAsync(["--live", "http://127.0.0.1:1"], new StringWriter(), errors, CancellationToken.None);
+        var code = await DeployerCommandLine.InvokeAsync(["evaluate", "--live", "http://127.0.0.1:1", "--max-rmse"], new StringWriter(), errors);
 
-        Assert.Equal(2, code);
-        Assert.Contains("--candidate is required", errors.ToString(), StringComparison.Ordinal);
-        Assert.Contains(EvaluateCommand.Usage, errors.ToString(), StringComparison.Ordinal);
+        Assert.Equal(DeployerCommandLine.UsageError, code);
+        Assert.Contains("--candidate", errors.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--max-rmse", errors.ToString(), StringComparison.Ordinal);
     }
 
     private async Task<(string Name, Uri Address)> RunAsync(string image)

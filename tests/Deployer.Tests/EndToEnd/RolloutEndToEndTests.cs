@@ -12,6 +12,9 @@ namespace Deployer.Tests.EndToEnd;
 [Collection(DockerEndToEnd.Name)]
 public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetime
 {
+    private const string Checks = "deployer_checks_total";
+    private const string RegistryErrors = "deployer_registry_errors_total";
+    private const string DockerErrors = "deployer_docker_errors_total";
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
     private RolloutRig _rig = null!;
 
@@ -46,7 +49,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?>
         {
             ["Deployer:Preflight:Enabled"] = "false",
-            ["Deployer:HealthGate:Deadline"] = "00:00:08",
+            // Short enough to roll back soon, long enough for v1's first gate on a loaded host.
+            ["Deployer:HealthGate:Deadline"] = "00:00:45",
         });
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
 
@@ -58,7 +62,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         Assert.Contains(bad, await deployer.QuarantinedAsync());
         Assert.Null(await _rig.InspectAsync(_rig.ContainerName + "-previous"));
         var rolledBack = (await deployer.StatusAsync()).GetProperty("lastRollout").GetProperty("id").GetString();
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await deployer.WaitForMoreAsync(Checks, 3, Long);
+        Assert.Equal("Quarantined", (await deployer.StatusAsync()).GetProperty("lastCheckResult").GetString());
         Assert.Equal(rolledBack, (await deployer.StatusAsync()).GetProperty("lastRollout").GetProperty("id").GetString());
     }
 
@@ -96,7 +101,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         await Probes.WaitUntilAsync(
             async () => (await deployer.StatusAsync()).GetProperty("lastError").GetString()?.StartsWith("registry", StringComparison.Ordinal) == true,
             Long, "the deployer to notice the outage", () => deployer.Logs.Text);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await deployer.WaitForMoreAsync(RegistryErrors, 2, Long);
         Assert.Equal(before!.ID, (await _rig.InspectAsync(_rig.ContainerName))!.ID);
         Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
         await _rig.Registry.RestartAsync();
@@ -119,7 +124,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
             async () => (await deployer.StatusAsync()).GetProperty("lastError").GetString()?.StartsWith("docker", StringComparison.Ordinal) == true,
             Long, "the deployer to notice the engine is gone", () => deployer.Logs.Text);
         await _rig.PushAsync(PredictorImages.V2);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await deployer.WaitForMoreAsync(DockerErrors, 2, Long);
         Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
         proxy.Resume();
 
@@ -170,8 +175,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         await Probes.WaitUntilAsync(() => Task.FromResult(firstLog.Contains("Succeeded")), Long, "the first rollout to finish", () => firstLog.Text);
 
         await _rig.PushAsync(PredictorImages.V2);
-        await Probes.WaitUntilAsync(() => Task.FromResult(firstLog.Contains("step swap started")), Long, "the swap to begin", () => firstLog.Text);
-        await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 400)));
+        // Killed while both containers exist: after the rename, before the commit removes -previous.
+        await Probes.WaitUntilAsync(async () => await _rig.InspectAsync(_rig.ContainerName + "-previous") is not null, Long, "the swap to rename v1 aside", () => firstLog.Text);
         first.Kill(entireProcessTree: true);
         await first.WaitForExitAsync();
 
@@ -244,7 +249,8 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         Assert.Contains(v2, await deployer.QuarantinedAsync());
         await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains("\"event\":\"rollback\"", StringComparison.Ordinal))), Long, "the rollback webhook", () => string.Join('\n', events));
         Assert.Contains(events, e => e.Contains("\"event\":\"success\"", StringComparison.Ordinal) && e.Contains(v2, StringComparison.Ordinal));
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await deployer.WaitForMoreAsync(Checks, 2, Long);
+        Assert.Equal("Quarantined", (await deployer.StatusAsync()).GetProperty("lastCheckResult").GetString());
         Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
     }
 
@@ -264,7 +270,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         await WaitForVersionAsync(deployer, images.V2ModelVersion);
         Assert.Equal("ok", await deployer.GetAsync("/healthz"));
         // The image's HEALTHCHECK runs this same probe against the same endpoint.
-        Assert.Equal(0, await StudentPerformance.Deployer.Admin.ProbeCommand.RunAsync(["--url", deployer.Admin.ToString()]));
+        Assert.Equal(0, await StudentPerformance.Deployer.Hosting.DeployerCommandLine.InvokeAsync(["probe", "--url", deployer.Admin.ToString()]));
     }
 
     private async Task WaitForVersionAsync(DeployerInstance deployer, string modelVersion) =>

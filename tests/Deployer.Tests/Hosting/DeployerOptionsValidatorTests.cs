@@ -2,20 +2,45 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Hosting;
+using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Rollout;
 
 namespace Deployer.Tests.Hosting;
 
 public class DeployerOptionsValidatorTests
 {
     [Fact]
-    public void Validate_Defaults_Succeed()
+    public async Task Validate_Defaults_Succeed()
     {
-        var options = Bind(new Dictionary<string, string?>());
+        using var host = Build(new Dictionary<string, string?>());
 
-        Assert.Equal("predictor", options.Container.Name);
-        Assert.Equal(TimeSpan.FromSeconds(30), options.PollInterval);
-        Assert.True(options.Preflight.Enabled);
+        await host.StartAsync();
+
+        Assert.Equal("predictor", host.Services.GetRequiredService<IOptions<ContainerSpecOptions>>().Value.Name);
+        Assert.Equal(TimeSpan.FromSeconds(30), host.Services.GetRequiredService<IOptions<DeployerOptions>>().Value.PollInterval);
+        Assert.True(host.Services.GetRequiredService<IOptions<PreflightOptions>>().Value.Enabled);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public void Bind_SectionKeys_ReachTheirOptionsClasses()
+    {
+        using var host = Build(new Dictionary<string, string?>
+        {
+            ["Deployer:Mode"] = "Monitor",
+            ["Deployer:Container:Ports:0"] = "127.0.0.1:8001:8000",
+            ["Deployer:HealthGate:StableFor"] = "00:00:03",
+            ["Deployer:Disk:DataRootPath"] = "/data",
+            ["Deployer:Admin:Url"] = "http://127.0.0.1:9999",
+        });
+
+        Assert.Equal(DeployerMode.Monitor, host.Services.GetRequiredService<IOptions<DeployerOptions>>().Value.Mode);
+        Assert.Equal(["127.0.0.1:8001:8000"], host.Services.GetRequiredService<IOptions<ContainerSpecOptions>>().Value.Ports);
+        Assert.Equal(TimeSpan.FromSeconds(3), host.Services.GetRequiredService<IOptions<HealthGateOptions>>().Value.StableFor);
+        Assert.Equal("/data", host.Services.GetRequiredService<IOptions<DiskGuardOptions>>().Value.DataRootPath);
+        Assert.Equal("http://127.0.0.1:9999", host.Services.GetRequiredService<IOptions<StudentPerformance.Deployer.Admin.AdminOptions>>().Value.Url);
     }
 
     [Theory]
@@ -28,30 +53,32 @@ public class DeployerOptionsValidatorTests
     [InlineData("Deployer:HealthGate:StableFor", "00:05:00", "Deployer:HealthGate:StableFor")]
     [InlineData("Deployer:Docker:Endpoint", "not a uri", "Deployer:Docker:Endpoint")]
     [InlineData("Deployer:Container:GrpcPort", "9000", "Deployer:Container:GrpcPort")]
-    public void Validate_BadValue_NamesTheKey(string key, string value, string named)
+    [InlineData("Deployer:Webhook:Url", "ftp://hooks", "Deployer:Webhook:Url")]
+    [InlineData("Deployer:StateDirectory", " ", "Deployer:StateDirectory")]
+    public async Task Validate_BadValue_StopsTheStartAndNamesTheKey(string key, string value, string named)
     {
-        var error = Assert.Throws<OptionsValidationException>(() => Bind(new Dictionary<string, string?> { [key] = value }));
+        using var host = Build(new Dictionary<string, string?> { [key] = value });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Validate_PollIntervalZero_NamesTheMember()
+    public async Task Validate_PollIntervalZero_NamesTheMember()
     {
-        var error = Assert.Throws<OptionsValidationException>(() => Bind(new Dictionary<string, string?> { ["Deployer:PollInterval"] = "00:00:00" }));
+        using var host = Build(new Dictionary<string, string?> { ["Deployer:PollInterval"] = "00:00:00" });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains("PollInterval", error.Message, StringComparison.Ordinal);
     }
 
-    private static DeployerOptions Bind(Dictionary<string, string?> settings)
+    private static IHost Build(Dictionary<string, string?> settings)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddOptions<DeployerOptions>()
-            .BindConfiguration(DeployerOptions.SectionName)
-            .ValidateDataAnnotations();
-        builder.Services.AddSingleton<IValidateOptions<DeployerOptions>, DeployerOptionsValidator>();
-        using var host = builder.Build();
-        return host.Services.GetRequiredService<IOptions<DeployerOptions>>().Value;
+        builder.Services.AddDeployerOptions();
+        return builder.Build();
     }
 }

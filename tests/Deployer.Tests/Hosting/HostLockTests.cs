@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Hosting;
+using StudentPerformance.Deployer.Rollout;
 
 namespace Deployer.Tests.Hosting;
 

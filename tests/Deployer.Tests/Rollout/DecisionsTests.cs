@@ -1,5 +1,4 @@
 using StudentPerformance.Deployer.Containers;
-using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.Deployer.Rollout;
 
 namespace Deployer.Tests.Rollout;

@@ -170,8 +170,8 @@ public static class Probes
     /// <summary>Waits for a condition; a generous bound, not a timing assertion.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? diagnostics = null)
     {
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < timeout)
+        var started = TimeProvider.System.GetTimestamp();
+        while (TimeProvider.System.GetElapsedTime(started) < timeout)
         {
             if (await condition())
             {

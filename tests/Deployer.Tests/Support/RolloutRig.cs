@@ -75,9 +75,10 @@ public sealed partial class RolloutRig : IAsyncDisposable
             ["Deployer:PollInterval"] = "00:00:00.500",
             ["Deployer:PollJitter"] = "00:00:00.100",
             ["Deployer:StateDirectory"] = StateDirectory,
-            ["Deployer:Preflight:Timeout"] = "00:00:30",
+            // Generous bounds, not timings: on a loaded 2-core host a predictor took 22-34 s to answer SERVING.
+            ["Deployer:Preflight:Timeout"] = "00:01:30",
             ["Deployer:HealthGate:StableFor"] = "00:00:02",
-            ["Deployer:HealthGate:Deadline"] = "00:00:30",
+            ["Deployer:HealthGate:Deadline"] = "00:01:30",
             ["Deployer:HealthGate:ProbeInterval"] = "00:00:00.100",
             ["Deployer:Disk:MinFreeMiB"] = "64",
             ["Deployer:Admin:Url"] = "http://127.0.0.1:0",
@@ -242,6 +243,31 @@ public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector
     {
         var status = await StatusAsync();
         return status.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last ? last.GetProperty("outcome").GetString() : null;
+    }
+
+    /// <summary>The sum of every sample of a Prometheus counter on /metrics (all label values), or 0 before the first.</summary>
+    public async Task<double> CounterAsync(string name)
+    {
+        var total = 0.0;
+        foreach (var line in (await GetAsync("/metrics")).Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
+            {
+                total += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="counter"/> has advanced by <paramref name="more"/>: proof that the loop ran that many
+    /// more times, so that "nothing changed" is asserted after ticks that could have changed it, not after a guess.
+    /// </summary>
+    public async Task WaitForMoreAsync(string counter, int more, TimeSpan timeout)
+    {
+        var target = await CounterAsync(counter) + more;
+        await Probes.WaitUntilAsync(async () => await CounterAsync(counter) >= target, timeout, $"{more} more {counter}", () => Logs.Text);
     }
 
     public async Task<IReadOnlyList<string>> QuarantinedAsync()

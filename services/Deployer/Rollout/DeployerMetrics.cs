@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace StudentPerformance.Deployer.Admin;
+namespace StudentPerformance.Deployer.Rollout;
 
 /// <summary>The deployer's Prometheus metrics, in a registry of their own (served at GET /metrics).</summary>
 public sealed class DeployerMetrics

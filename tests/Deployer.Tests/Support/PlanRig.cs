@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Rollout;
+
+namespace Deployer.Tests.Support;
+
+/// <summary>
+/// The rollout plan over the in-memory engine and registry, a probe that asks the engine what serves behind a
+/// port, a state folder of its own and fake time that skips ahead whenever the plan waits.
+/// </summary>
+internal sealed class PlanRig : IDisposable
+{
+    public const string Repository = "127.0.0.1:5000/student-performance";
+    public const string V1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    public const string V2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    private readonly string _stateDirectory = Directory.CreateTempSubdirectory("sp-plan-").FullName;
+    private readonly Lazy<RolloutPlan> _plan;
+    private readonly Lazy<StateStore> _state;
+
+    public PlanRig()
+    {
+        Registry = new InMemoryImageRegistry(Repository);
+        Engine = new InMemoryContainerRuntime(Registry);
+        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory })));
+        _plan = new(() => new RolloutPlan(
+            Engine,
+            Registry,
+            new EngineProbe(Engine, Preflight),
+            Options.Create(Container),
+            Options.Create(Preflight),
+            Options.Create(HealthGate),
+            Options.Create(Disk),
+            Options.Create(new DockerOptions()),
+            _state.Value,
+            new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+            new QualityGateStep(
+                new QualityGate(Options.Create(QualityGate), new GoldenSetCache(), Time, NullLogger<QualityGate>.Instance),
+                QualityHistory,
+                Engine,
+                Options.Create(Container),
+                Metrics),
+            Time,
+            Logs));
+    }
+
+    public InMemoryImageRegistry Registry { get; }
+
+    public InMemoryContainerRuntime Engine { get; }
+
+    public SkipAheadTimeProvider Time { get; } = new();
+
+    public DeployerMetrics Metrics { get; } = new();
+
+    /// <summary>Off: the in-memory engine's containers answer no predictions; the gate has tests of its own.</summary>
+    public QualityGateOptions QualityGate { get; } = new() { Enabled = false };
+
+    public QualityGateHistory QualityHistory { get; } = new();
+
+    public ListLogger<RolloutPlan> Logs { get; } = new();
+
+    public ContainerSpecOptions Container { get; } = new() { Name = "predictor", Ports = ["127.0.0.1:18000:8000"] };
+
+    public PreflightOptions Preflight { get; } = new();
+
+    public HealthGateOptions HealthGate { get; } = new();
+
+    public DiskGuardOptions Disk { get; } = new();
+
+    /// <summary>Built on first use, so a test can change the options first.</summary>
+    public RolloutPlan Plan => _plan.Value;
+
+    public StateStore State => _state.Value;
+
+    public string Name => Container.Name;
+
+    public string PreviousName => ContainerSpecFactory.PreviousName(Container.Name);
+
+    /// <summary>A managed container of <paramref name="digest"/> under <paramref name="name"/>, as an earlier rollout left it.</summary>
+    public void Existing(string name, string digest, string status, ImageBehaviour? behaviour = null)
+    {
+        Engine.AddLocalImage(Repository, digest, behaviour ?? ImageBehaviour.Healthy);
+        var spec = name == ContainerSpecFactory.PreflightName(Container.Name)
+            ? ContainerSpecFactory.Preflight(Container, Repository, digest, "earlier")
+            : ContainerSpecFactory.Managed(Container, Repository, digest, "earlier") with { Name = name };
+        Engine.AddContainer(spec, status);
+    }
+
+    /// <summary>The live container runs V1 and the tag now points at V2 with <paramref name="v2"/>.</summary>
+    public void LiveV1AndPushedV2(ImageBehaviour v2)
+    {
+        Existing(Name, V1, "running");
+        Registry.Push("latest", V2, v2);
+    }
+
+    public async Task<ContainerInfo?> InspectAsync(string name) => await Engine.InspectAsync(name, CancellationToken.None);
+
+    public bool IsQuarantined(string digest) => State.Current.Quarantined.Any(q => q.Digest == digest);
+
+    public void Dispose() => Directory.Delete(_stateDirectory, recursive: true);
+
+    /// <summary>Answers as the predictor in the container behind the port would.</summary>
+    private sealed class EngineProbe(InMemoryContainerRuntime engine, PreflightOptions preflight) : IPredictorProbe
+    {
+        public Task<bool> IsServingAsync(Uri address, TimeSpan timeout, CancellationToken cancellationToken) =>
+            Task.FromResult(engine.ServingBehindPort(address.Port)?.Serves == true);
+
+        public Task<GoldenVerdict> CheckGoldenAsync(Uri address, TimeSpan timeout, CancellationToken cancellationToken) =>
+            Task.FromResult(engine.ServingBehindPort(address.Port) is { Serves: true } behaviour
+                ? GoldenCheck.Judge(behaviour.GoldenScore, preflight.MinScore, preflight.MaxScore)
+                : new GoldenVerdict(false, null, "golden Predict failed: Unavailable"));
+    }
+
+    private sealed class NoHttpClients : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => throw new InvalidOperationException("no webhook is configured in these tests");
+    }
+}
+
+/// <summary>Keeps every log entry, so a test can assert that an event was logged.</summary>
+internal sealed class ListLogger<T> : ILogger<T>
+{
+    private readonly Lock _gate = new();
+    private readonly List<(EventId Id, string Message)> _entries = [];
+
+    public IReadOnlyList<(EventId Id, string Message)> Entries
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _entries];
+            }
+        }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        ArgumentNullException.ThrowIfNull(formatter);
+        lock (_gate)
+        {
+            _entries.Add((eventId, formatter(state, exception)));
+        }
+    }
+}
