@@ -18,6 +18,12 @@ public sealed class DeployerMetrics
         RegistryErrors = factory.CreateCounter("deployer_registry_errors_total", "Failed registry checks.");
         DockerErrors = factory.CreateCounter("deployer_docker_errors_total", "Ticks that failed because the Docker engine did not answer.");
         Paused = factory.CreateGauge("deployer_paused", "1 while rollouts are paused.");
+        // Not exported before the first measurement: 0 free bytes would read as a full disk.
+        DiskFreeBytes = factory.CreateGauge("deployer_disk_free_bytes", "Free bytes on Docker's data root (images and container logs), measured every tick.",
+            new GaugeConfiguration { SuppressInitialValue = true });
+        DiskLow = factory.CreateGauge("deployer_disk_low", "1 while Docker's data root has less free space than Deployer:Disk:MinFreeMiB.");
+        LiveHardened = factory.CreateGauge("deployer_live_container_hardened", "1 when the live container carries Deployer:Container:Hardening, 0 when not (an adopted container until the next rollout).",
+            new GaugeConfiguration { SuppressInitialValue = true });
     }
 
     public CollectorRegistry Registry { get; }
@@ -35,4 +41,10 @@ public sealed class DeployerMetrics
     public Counter DockerErrors { get; }
 
     public Gauge Paused { get; }
+
+    public Gauge DiskFreeBytes { get; }
+
+    public Gauge DiskLow { get; }
+
+    public Gauge LiveHardened { get; }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StudentPerformance.Deployer.Containers;
 
 namespace StudentPerformance.Deployer.Hosting;
 
@@ -78,6 +79,9 @@ public sealed class ContainerSpecOptions
 
     /// <summary>Time between SIGTERM and SIGKILL when stopping the old container.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Section <c>Deployer:Container:Hardening</c>: read-only root, capabilities, pids, log rotation (docs/hardening.md).</summary>
+    public ContainerHardeningOptions Hardening { get; set; } = new();
 }
 
 /// <summary>Section <c>Deployer:Preflight</c>: the candidate runs on a loopback side port before the swap.</summary>

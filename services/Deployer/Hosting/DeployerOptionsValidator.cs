@@ -63,6 +63,7 @@ internal sealed class DeployerOptionsValidator : IValidateOptions<DeployerOption
         }
 
         RequirePositive(errors, $"{S}:Container:StopTimeout", container.StopTimeout);
+        ContainerHardeningValidator.Validate(container.Hardening, $"{S}:Container:Hardening", errors);
         RequirePositive(errors, $"{S}:Preflight:Timeout", options.Preflight.Timeout);
         RequirePositive(errors, $"{S}:HealthGate:Deadline", options.HealthGate.Deadline);
         RequirePositive(errors, $"{S}:HealthGate:ProbeInterval", options.HealthGate.ProbeInterval);
