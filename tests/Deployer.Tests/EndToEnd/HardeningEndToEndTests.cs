@@ -246,6 +246,67 @@ public sealed partial class HardeningEndToEndTests(PredictorImages images) : IAs
         }
     }
 
+    [Fact]
+    public async Task Compose_PredictorAndDeployerServices_CarryTheDeployersDefaultHardening()
+    {
+        // Arrange: docker-compose.yml's services created (not started) under a unique project; any local image
+        // does, since only what the engine records at create is read.
+        await using var engine = Engine(new Dictionary<string, string?>());
+        var project = "sphardening" + LocalRegistry.RandomSuffix();
+        var state = Directory.CreateTempSubdirectory("sp-hardening-compose-").FullName;
+        var environment = new Dictionary<string, string>
+        {
+            ["COMPOSE_PROJECT_NAME"] = project,
+            ["PREDICTOR_IMAGE"] = PredictorImages.V1,
+            ["DEPLOYER_IMAGE"] = PredictorImages.V1,
+            ["PREDICTOR_CONTAINER_NAME"] = project + "-predictor",
+            ["PREDICTOR_BIND"] = "127.0.0.1",
+            ["PREDICTOR_GRPC_PORT"] = LocalRegistry.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["PREDICTOR_HTTP_PORT"] = LocalRegistry.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["DEPLOYER_STATE_DIR"] = state,
+        };
+
+        try
+        {
+            // Act
+            await ComposeAsync(environment, "up", "--no-start", "--no-build", "predictor", "deployer");
+            var predictor = await engine.Runtime.InspectAsync(project + "-predictor", CancellationToken.None);
+            var deployer = await engine.Runtime.InspectAsync($"{project}_deployer_1", CancellationToken.None);
+
+            // Assert: the same settings as every container the deployer creates, in the engine's own view.
+            var expected = ContainerSpecFactory.Hardening(engine.Options.Container);
+            Assert.Empty(expected.Differences(predictor!.Hardening!));
+            Assert.Empty(expected.Differences(deployer!.Hardening!));
+            Assert.Empty(ContainerHardening.Default.Differences(expected));
+        }
+        finally
+        {
+            await ComposeAsync(environment, "down", "--remove-orphans");
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static async Task ComposeAsync(Dictionary<string, string> environment, params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("docker-compose", ["--file", Path.Combine(PredictorImages.RepositoryRoot, "docker-compose.yml"), .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"docker-compose {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await stdout}{await stderr}");
+    }
+
     private static void AssertHardened(ContainerInspectResponse container, string maxSize, string maxFile)
     {
         var host = container.HostConfig;
