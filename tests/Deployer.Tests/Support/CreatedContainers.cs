@@ -20,9 +20,10 @@ public sealed class CreatedContainers : IAsyncDisposable
     private readonly Task _events;
     private readonly Task _inspecting;
 
-    private CreatedContainers(DockerClient docker, IReadOnlyList<string> names)
+    private CreatedContainers(Uri endpoint, IReadOnlyList<string> names)
     {
-        _docker = docker;
+        // A client of its own: cancelling the event stream does not end its read, disposing the client does.
+        _docker = new DockerClientConfiguration(endpoint, defaultTimeout: Timeout.InfiniteTimeSpan).CreateClient();
         // Since a second ago: the stream replays what happened between this call and the subscription.
         var since = (TimeProvider.System.GetUtcNow().ToUnixTimeSeconds() - 1).ToString(CultureInfo.InvariantCulture);
         var filters = new Dictionary<string, IDictionary<string, bool>>
@@ -44,18 +45,24 @@ public sealed class CreatedContainers : IAsyncDisposable
     /// <summary>Containers that were gone before they could be inspected.</summary>
     public IReadOnlyCollection<string> Missed => _missed;
 
-    public static CreatedContainers Watch(DockerClient docker, params string[] names) => new(docker, names);
+    public static CreatedContainers Watch(DockerClient docker, params string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(docker);
+        return new(docker.Configuration.EndpointBaseUri, names);
+    }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         _created.Writer.TryComplete();
+        _docker.Dispose();
         try
         {
             await Task.WhenAll(_events, _inspecting);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException or HttpRequestException)
         {
+            // The stream ends by being cut off.
         }
 
         _stop.Dispose();
