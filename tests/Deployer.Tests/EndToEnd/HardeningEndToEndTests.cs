@@ -199,6 +199,7 @@ public sealed partial class HardeningEndToEndTests(PredictorImages images) : IAs
         }
         finally
         {
+            await Cli.TryRunAsync(["rm", "-f", spec.Name]);
             await Cli.TryRunAsync(["rmi", probe]);
         }
     }
