@@ -1,6 +1,10 @@
 namespace StudentPerformance.Deployer.Containers;
 
-/// <summary>Turns <see cref="ContainerSpecOptions"/> into the specs of the managed and the preflight container.</summary>
+/// <summary>
+/// Turns <see cref="ContainerSpecOptions"/> into the specs of the managed and the preflight container. Every spec
+/// made here carries <see cref="Hardening"/>: whatever else a later kind of container (a slot, the edge) needs,
+/// it starts from the same hardening and adds back only what it names, with the reason (docs/hardening.md).
+/// </summary>
 public static class ContainerSpecFactory
 {
     /// <summary>The configured bindings, or <c>8000:8000</c> on <see cref="ContainerSpecOptions.HostIp"/> when none is set.</summary>
@@ -32,7 +36,10 @@ public static class ContainerSpecFactory
             Labels(options, imageName, digest, rolloutId, role: "managed"),
             options.RestartPolicy,
             options.MemoryMiB * 1024 * 1024,
-            (long)(options.Cpus * 1e9));
+            (long)(options.Cpus * 1e9))
+        {
+            Hardening = Hardening(options),
+        };
     }
 
     /// <summary>
@@ -50,7 +57,17 @@ public static class ContainerSpecFactory
             Labels(options, imageName, digest, rolloutId, role: "preflight"),
             "no",
             options.MemoryMiB * 1024 * 1024,
-            (long)(options.Cpus * 1e9));
+            (long)(options.Cpus * 1e9))
+        {
+            Hardening = Hardening(options),
+        };
+    }
+
+    /// <summary>The hardening that <c>Deployer:Container:Hardening</c> asks of every container the deployer creates.</summary>
+    public static ContainerHardening Hardening(ContainerSpecOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return ContainerHardening.From(options.Hardening);
     }
 
     public static string PreviousName(string name) => name + "-previous";

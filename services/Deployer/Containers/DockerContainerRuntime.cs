@@ -119,6 +119,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                     HostIP = p.HostIp,
                     HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(CultureInfo.InvariantCulture),
                 }).ToList());
+        var hardening = spec.Hardening;
         var created = await _client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
             Name = spec.Name,
@@ -134,10 +135,31 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 NanoCPUs = spec.NanoCpus,
                 NetworkMode = spec.NetworkMode,
                 Binds = spec.Binds?.ToList(),
+                ReadonlyRootfs = hardening.ReadOnlyRootFs,
+                Tmpfs = hardening.Tmpfs.Count == 0 ? null : new Dictionary<string, string>(hardening.Tmpfs),
+                CapDrop = hardening.CapDrop.Count == 0 ? null : [.. hardening.CapDrop],
+                CapAdd = hardening.CapAdd.Count == 0 ? null : [.. hardening.CapAdd],
+                SecurityOpt = hardening.NoNewPrivileges ? [ContainerHardening.NoNewPrivilegesOption] : null,
+                PidsLimit = hardening.PidsLimit > 0 ? hardening.PidsLimit : null,
+                // Null leaves the engine's default driver (daemon.json) in place.
+                LogConfig = hardening.LogDriver.Length == 0 ? null : new LogConfig { Type = hardening.LogDriver, Config = new Dictionary<string, string>(hardening.LogOptions) },
             },
         }, ct).ConfigureAwait(false);
         return created.ID;
     }
+
+    /// <summary>The hardening as the engine reports it, in the spellings <see cref="ContainerHardening"/> compares.</summary>
+    private static ContainerHardening ReadHardening(HostConfig? host) => host is null
+        ? ContainerHardening.None
+        : new ContainerHardening(
+            host.ReadonlyRootfs,
+            host.Tmpfs is { } tmpfs ? new Dictionary<string, string>(tmpfs, StringComparer.Ordinal) : new Dictionary<string, string>(StringComparer.Ordinal),
+            [.. (host.CapDrop ?? []).Select(ContainerHardening.NormalizeCapability)],
+            [.. (host.CapAdd ?? []).Select(ContainerHardening.NormalizeCapability)],
+            (host.SecurityOpt ?? []).Any(ContainerHardening.IsNoNewPrivileges),
+            host.PidsLimit is > 0 and var pids ? pids : 0,
+            host.LogConfig?.Type ?? "",
+            host.LogConfig?.Config is { } config ? new Dictionary<string, string>(config, StringComparer.Ordinal) : new Dictionary<string, string>(StringComparer.Ordinal));
 
     public Task<bool> StartAsync(string name, CancellationToken cancellationToken) =>
         CallAsync(_pipeline, "start container", async ct =>
@@ -389,7 +411,10 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
             new ContainerState(state?.Status ?? "unknown", state?.Running ?? false, state?.Restarting ?? false, (int)c.RestartCount, state?.ExitCode ?? 0, startedAt),
             c.Config?.Labels is { } labels ? new Dictionary<string, string>(labels) : new Dictionary<string, string>(),
             repoDigests?.ToList() ?? [],
-            ports);
+            ports)
+        {
+            Hardening = ReadHardening(c.HostConfig),
+        };
     }
 
     /// <summary>Collects the stream's error synchronously (Progress&lt;T&gt; would report it after the call returned).</summary>

@@ -61,6 +61,9 @@ public sealed record ContainerInfo(
     IReadOnlyList<string> RepoDigests,
     IReadOnlyList<PortBinding> Ports)
 {
+    /// <summary>The hardening the engine reports for it (HostConfig), or null when not read.</summary>
+    public ContainerHardening? Hardening { get; init; }
+
     /// <summary>The digest the deployer recorded when it created the container, or null when unmanaged.</summary>
     public string? DeployedDigest => Labels.TryGetValue(ContainerLabels.Digest, out var digest) ? digest : null;
 
@@ -88,7 +91,15 @@ public sealed record ContainerSpec(
     long MemoryBytes,
     long NanoCpus,
     string? NetworkMode = null,
-    IReadOnlyList<string>? Binds = null);
+    IReadOnlyList<string>? Binds = null)
+{
+    /// <summary>
+    /// Read-only root, tmpfs, capabilities, no-new-privileges, pids limit and log rotation.
+    /// <see cref="ContainerSpecFactory"/> sets it from <c>Deployer:Container:Hardening</c>; a spec made
+    /// elsewhere is still hardened, with the defaults.
+    /// </summary>
+    public ContainerHardening Hardening { get; init; } = ContainerHardening.Default;
+}
 
 public sealed record ImageInfo(string Id, IReadOnlyList<string> RepoTags, IReadOnlyList<string> RepoDigests, DateTimeOffset Created, long Size);
 

@@ -86,6 +86,7 @@ internal sealed class DeployerOptionsValidator :
         }
 
         RequirePositive(errors, $"{S}:StopTimeout", options.StopTimeout);
+        ContainerHardeningValidator.Validate(options.Hardening, $"{S}:Hardening", errors);
         return Result(errors);
     }
 

@@ -21,6 +21,12 @@ public sealed class DeployerMetrics
         QualityGate = factory.CreateCounter("deployer_quality_gate_total", "Model-quality gates by result (passed, refused).", "result");
         QualityGateCandidateRmse = factory.CreateGauge("deployer_quality_gate_candidate_rmse", "The last gated candidate's RMSE on the golden set.");
         QualityGateLiveRmse = factory.CreateGauge("deployer_quality_gate_live_rmse", "The live model's RMSE on the golden set at the last gate that measured it.");
+        // Not exported before the first measurement: 0 free bytes would read as a full disk.
+        DiskFreeBytes = factory.CreateGauge("deployer_disk_free_bytes", "Free bytes on Docker's data root (images and container logs), measured every tick.",
+            new GaugeConfiguration { SuppressInitialValue = true });
+        DiskLow = factory.CreateGauge("deployer_disk_low", "1 while Docker's data root has less free space than Deployer:Disk:MinFreeMiB.");
+        LiveHardened = factory.CreateGauge("deployer_live_container_hardened", "1 when the live container carries Deployer:Container:Hardening, 0 when not (an adopted container until the next rollout).",
+            new GaugeConfiguration { SuppressInitialValue = true });
     }
 
     public CollectorRegistry Registry { get; }
@@ -44,4 +50,9 @@ public sealed class DeployerMetrics
     public Gauge QualityGateCandidateRmse { get; }
 
     public Gauge QualityGateLiveRmse { get; }
+    public Gauge DiskFreeBytes { get; }
+
+    public Gauge DiskLow { get; }
+
+    public Gauge LiveHardened { get; }
 }

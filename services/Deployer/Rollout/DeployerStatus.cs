@@ -41,4 +41,23 @@ public sealed record StatusSnapshot(
     DateTimeOffset? LastCheck,
     string? LastCheckResult,
     string? LastError,
-    string? ActiveRolloutId);
+    string? ActiveRolloutId)
+{
+    /// <summary>Free bytes on Docker's data root at the last tick; null when it cannot be measured from here.</summary>
+    public long? DiskFreeBytes { get; init; }
+
+    /// <summary>The last tick found less free space than <c>Deployer:Disk:MinFreeMiB</c>.</summary>
+    public bool DiskLow { get; init; }
+
+    /// <summary>When free space was last measured (or the attempt failed).</summary>
+    public DateTimeOffset? DiskCheckedAt { get; init; }
+
+    /// <summary>
+    /// Whether the live container carries the hardening <c>Deployer:Container:Hardening</c> asks for, as the engine
+    /// reports it; null when there is no live container.
+    /// </summary>
+    public bool? LiveHardened { get; init; }
+
+    /// <summary>The <c>Deployer:Container:Hardening:*</c> settings the live container does not carry.</summary>
+    public IReadOnlyList<string> LiveHardeningDifferences { get; init; } = [];
+}

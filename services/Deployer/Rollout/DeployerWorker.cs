@@ -21,6 +21,7 @@ internal sealed class DeployerWorker(
     IImageRegistry registry,
     IOptions<DeployerOptions> options,
     IOptions<ContainerSpecOptions> container,
+    IOptions<DiskGuardOptions> disk,
     IOptions<ImageOptions> image,
     StateStore state,
     DeployerStatus status,
@@ -64,6 +65,7 @@ internal sealed class DeployerWorker(
 
     private async Task TickAsync(DeployerCommand command, CancellationToken ct)
     {
+        await WatchDiskAsync(ct).ConfigureAwait(false);
         ContainerInfo? current;
         try
         {
@@ -156,12 +158,55 @@ internal sealed class DeployerWorker(
         }
     }
 
-    private void Publish(ContainerInfo? current, string? registryDigest) =>
+    private void Publish(ContainerInfo? current, string? registryDigest)
+    {
+        // An adopted container keeps what it was started with until the next rollout replaces it.
+        var differences = current?.Hardening is { } actual ? ContainerSpecFactory.Hardening(container.Value).Differences(actual) : null;
+        if (differences is not null)
+        {
+            metrics.LiveHardened.Set(differences.Count == 0 ? 1 : 0);
+        }
+
         status.Update(s => s with
         {
             RunningContainer = current is null ? null : $"{current.Name} ({current.State.Status})",
             RunningDigest = Decisions.RunningDigest(current, registry.ImageName, registryDigest),
+            LiveHardened = differences is null ? null : differences.Count == 0,
+            LiveHardeningDifferences = differences ?? [],
         });
+    }
+
+    /// <summary>
+    /// The disk guard between rollouts: container logs grow on Docker's data root all the time, not only when
+    /// an image is pulled. Measures every tick; below <c>Deployer:Disk:MinFreeMiB</c> it warns and raises the gauge.
+    /// </summary>
+    private async Task WatchDiskAsync(CancellationToken ct)
+    {
+        long? free;
+        try
+        {
+            free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            // The rest of the tick reports an engine outage; a bad DataRootPath is reported here.
+            Log.DiskNotMeasured(logger, ex.Message);
+            free = null;
+        }
+
+        var low = free is { } bytes && !DiskRule.HasRoom(bytes, disk.Value.MinFreeMiB);
+        if (free is { } measured)
+        {
+            metrics.DiskFreeBytes.Set(measured);
+        }
+
+        metrics.DiskLow.Set(low ? 1 : 0);
+        status.Update(s => s with { DiskFreeBytes = free, DiskLow = low, DiskCheckedAt = time.GetUtcNow() });
+        if (low)
+        {
+            Log.DiskLowOnCheck(logger, free!.Value / (1024 * 1024), disk.Value.MinFreeMiB);
+        }
+    }
 
     private async Task<DeployerCommand> NextCommandAsync(CancellationToken ct)
     {

@@ -86,4 +86,10 @@ internal static partial class Log
 
     [LoggerMessage(1031, LogLevel.Warning, "Rollout {RolloutId}: Docker's data root is not visible here, so free space is not checked; mount it and set Deployer:Disk:DataRootPath")]
     public static partial void DiskUnmeasurable(ILogger logger, string rolloutId);
+
+    [LoggerMessage(1060, LogLevel.Warning, "Docker's data root has {FreeMiB} MiB free, below Deployer:Disk:MinFreeMiB ({MinFreeMiB} MiB): container logs and the next pull may fail")]
+    public static partial void DiskLowOnCheck(ILogger logger, long freeMiB, long minFreeMiB);
+
+    [LoggerMessage(1061, LogLevel.Debug, "Free space on Docker's data root not measured this tick: {Reason}")]
+    public static partial void DiskNotMeasured(ILogger logger, string reason);
 }
