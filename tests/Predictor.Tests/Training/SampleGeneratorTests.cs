@@ -56,7 +56,7 @@ public sealed class SampleGeneratorTests
 
         Assert.Empty(rows.Errors);
         var students = rows.Rows;
-        // Category frequencies are exact at 1000 rows (../shared/data/README.md).
+        // Category frequencies are exact at 1000 rows (data/reference/README.md).
         Assert.Equal(518, students.Count(s => s.Features.Gender == "female"));
         Assert.Equal(319, students.Count(s => s.Features.RaceEthnicity == "group C"));
         Assert.Equal(59, students.Count(s => s.Features.ParentalLevelOfEducation == "master's degree"));
