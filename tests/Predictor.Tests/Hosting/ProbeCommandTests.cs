@@ -38,15 +38,43 @@ public sealed class ProbeCommandTests(ServedPredictor server)
 
     [Theory]
     [InlineData("--timeout", "soon")]
+    [InlineData("--timeout", "0s")]
     [InlineData("--address", "not a url")]
+    [InlineData("--address", "ftp://127.0.0.1:8000")]
     [InlineData("--bogus", "1")]
     [InlineData("--service")]
-    public async Task Probe_BadArguments_ExitsTwo(params string[] arguments)
+    public async Task Probe_BadArguments_ExitsTwoNamingTheOption(params string[] arguments)
     {
-        var (exitCode, output) = await ProbeAsync(arguments);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exitCode = await ProbeCommand.RunAsync(arguments, TimeProvider.System, stdout, stderr);
 
         Assert.Equal(2, exitCode);
-        Assert.Contains(output, l => l.StartsWith("usage:", StringComparison.Ordinal));
+        Assert.Contains(stderr.ToString().Split('\n'), l => l.StartsWith("probe: ", StringComparison.Ordinal) && l.Contains(arguments[0], StringComparison.Ordinal));
+        Assert.Empty(stdout.ToString());
+    }
+
+    [Fact]
+    public async Task Probe_BadArgumentsInTheProcess_ExitsTwo()
+    {
+        var (exitCode, output) = await ProbeAsync("--timeout", "soon");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(output, l => l.Contains("--timeout 'soon'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Probe_Help_ListsTheOptionsAndExitsZero()
+    {
+        var stdout = new StringWriter();
+
+        var exitCode = await ProbeCommand.RunAsync(["--help"], TimeProvider.System, stdout, TextWriter.Null);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("--address", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--service", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("--timeout", stdout.ToString(), StringComparison.Ordinal);
     }
 
     [Theory]
