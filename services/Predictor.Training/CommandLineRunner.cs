@@ -43,7 +43,16 @@ internal static class CommandLineRunner
             return UsageError;
         }
 
-        return await result.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).ConfigureAwait(false);
+        return await result.InvokeAsync(new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+
+            // Exceptions keep their own exit codes and messages (not System.CommandLine's generic 1), and the
+            // process keeps its own signal handling.
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null,
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
