@@ -92,7 +92,10 @@ fi
 step "self-contained" check_self_contained
 step "lint workflows" lint_workflows
 step "lint compose" lint_compose
-step "build" dotnet build StudentPerformance.slnx --nologo -clp:ErrorsOnly
+# Locked: the restore may not change a committed packages.lock.json (after changing a package, run a plain
+# `dotnet restore` and commit the lock files it updates).
+step "restore (locked)" dotnet restore StudentPerformance.slnx --locked-mode
+step "build" dotnet build StudentPerformance.slnx --nologo --no-restore -clp:ErrorsOnly
 step "format" dotnet format StudentPerformance.slnx --verify-no-changes --no-restore
 step "tests" run_tests
 
