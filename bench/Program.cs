@@ -1,7 +1,7 @@
 using StudentPerformance.Bench.Cli;
 using StudentPerformance.Bench.Modes;
 
-// dotnet run -c Release --project bench -- <mode> [options]; docs/benchmarks.md has the commands.
+// dotnet run -c Release --project bench -- <mode> [options]; `--help` lists the modes, `<mode> --help` its options.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -15,35 +15,30 @@ using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Creat
         cancel.Cancel();
     });
 
-if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+var root = BenchCommandLine.Create(mode => mode switch
 {
-    Console.WriteLine(Usage.Text);
-    return 0;
-}
+    "echo" => EchoMode.RunAsync,
+    "predict" => PredictMode.RunAsync,
+    "batch" => BatchMode.RunAsync,
+    "startup" => StartupMode.RunAsync,
+    "h2load" => H2loadMode.RunAsync,
+    "rollout" => RolloutMode.RunAsync,
+    "edge" => EdgeMode.RunAsync,
+    _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "no such mode"),
+});
 
 try
 {
-    var options = new Options(args[1..]);
-    return args[0] switch
-    {
-        "echo" => await EchoMode.RunAsync(options, cancel.Token),
-        "predict" => await PredictMode.RunAsync(options, cancel.Token),
-        "batch" => await BatchMode.RunAsync(options, cancel.Token),
-        "startup" => await StartupMode.RunAsync(options, cancel.Token),
-        "h2load" => await H2loadMode.RunAsync(options, cancel.Token),
-        "rollout" => await RolloutMode.RunAsync(options, cancel.Token),
-        "edge" => await EdgeMode.RunAsync(options, cancel.Token),
-        _ => throw new UsageException($"unknown mode '{args[0]}'"),
-    };
+    return await BenchCommandLine.InvokeAsync(root, args, Console.Out, Console.Error, cancel.Token).ConfigureAwait(false);
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {
-    Console.Error.WriteLine("bench: stopped");
+    await Console.Error.WriteLineAsync("bench: stopped").ConfigureAwait(false);
     return 130;
 }
 catch (UsageException e)
 {
-    Console.Error.WriteLine($"bench: {e.Message}");
-    Console.Error.WriteLine("bench: run with --help for the modes and options");
+    await Console.Error.WriteLineAsync($"bench: {e.Message}").ConfigureAwait(false);
+    await Console.Error.WriteLineAsync("bench: run with <mode> --help for the mode's options").ConfigureAwait(false);
     return 2;
 }

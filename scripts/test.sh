@@ -62,6 +62,17 @@ lint_workflows() {
   return $rc
 }
 
+# The repository is self-contained: no tracked file may read the sibling folder that only our machines have.
+# The pattern is assembled so that this script does not match itself.
+check_self_contained() {
+  local needle='..''/shared'
+  if git grep -nF -- "$needle"; then
+    echo "the tracked files above reference $needle; commit what they read under data/ instead"
+    return 1
+  fi
+  echo "no tracked file references $needle"
+}
+
 lint_compose() {
   docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml: valid" &&
     docker-compose -f docker-compose.yml --profile local config -q && echo "docker-compose.yml (profile local): valid"
@@ -122,9 +133,13 @@ mkdir -p "$RESULTS"
 if step "setup host" ./scripts/setup-host.sh && [[ "$SDK_IMAGE $RUNTIME_IMAGE $REGISTRY_IMAGE" == *local/* ]]; then
   step "base images" ./scripts/make-base-images.sh
 fi
+step "self-contained" check_self_contained
 step "lint workflows" lint_workflows
 step "lint compose" lint_compose
-step "build" dotnet build StudentPerformance.slnx --nologo -clp:ErrorsOnly
+# Locked: the restore may not change a committed packages.lock.json (after changing a package, run a plain
+# `dotnet restore` and commit the lock files it updates).
+step "restore (locked)" dotnet restore StudentPerformance.slnx --locked-mode
+step "build" dotnet build StudentPerformance.slnx --nologo --no-restore -clp:ErrorsOnly
 step "format" dotnet format StudentPerformance.slnx --verify-no-changes --no-restore
 step "infra tests" infra_tests
 if step "infra synth" infra_synth; then

@@ -46,7 +46,7 @@ internal sealed class ChildProcess : IDisposable
     public async Task<string> WaitForLineAsync(string prefix, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        while (await Process.StandardOutput.ReadLineAsync(cts.Token) is { } line)
+        while (await Process.StandardOutput.ReadLineAsync(cts.Token).ConfigureAwait(false) is { } line)
         {
             if (line.StartsWith(prefix, StringComparison.Ordinal))
             {
@@ -54,7 +54,7 @@ internal sealed class ChildProcess : IDisposable
             }
         }
 
-        var err = await Process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var err = await Process.StandardError.ReadToEndAsync(CancellationToken.None).ConfigureAwait(false);
         throw new InvalidOperationException($"child exited before printing '{prefix}': {err}");
     }
 
@@ -68,13 +68,13 @@ internal sealed class ChildProcess : IDisposable
 
         using (var kill = Process.Start("/bin/kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
-            await kill.WaitForExitAsync();
+            await kill.WaitForExitAsync().ConfigureAwait(false);
         }
 
         using var cts = new CancellationTokenSource(grace);
         try
         {
-            await Process.WaitForExitAsync(cts.Token);
+            await Process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
             return Process.ExitCode;
         }
         catch (OperationCanceledException)
@@ -89,7 +89,7 @@ internal sealed class ChildProcess : IDisposable
     {
         var a = Process.StandardOutput.ReadToEndAsync();
         var b = Process.StandardError.ReadToEndAsync();
-        await Task.WhenAll(a, b);
+        await Task.WhenAll(a, b).ConfigureAwait(false);
     }
 
     public void Dispose()

@@ -11,39 +11,17 @@ internal sealed class UsageException(string message) : Exception(message)
 }
 
 /// <summary>
-/// <c>--name value</c> and <c>--flag</c> options. Every option a mode reads is marked as known, and
-/// <see cref="ThrowOnUnknown"/> rejects the rest so that a typo never runs a benchmark with a default.
+/// A mode's options, as text, converted where the mode reads them (errors name the option). System.CommandLine has
+/// already refused options the mode does not declare; <see cref="ThrowOnUnknown"/> also catches an option that a
+/// mode declares but never reads, so a declared option cannot silently do nothing.
 /// </summary>
 internal sealed class Options
 {
     private readonly List<(string Name, string? Value)> _items = [];
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
 
-    public Options(IReadOnlyList<string> args)
-    {
-        for (var i = 0; i < args.Count; i++)
-        {
-            var a = args[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new UsageException($"unexpected argument '{a}'");
-            }
-
-            var eq = a.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                _items.Add((a[2..eq], a[(eq + 1)..]));
-            }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                _items.Add((a[2..], args[++i]));
-            }
-            else
-            {
-                _items.Add((a[2..], null));
-            }
-        }
-    }
+    /// <summary>The options as parsed by <see cref="BenchCommandLine"/>: a name without "--", and its value (null for a flag).</summary>
+    public Options(IEnumerable<(string Name, string? Value)> items) => _items.AddRange(items);
 
     public bool Flag(string name)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -57,7 +56,7 @@ internal sealed class Target : IDisposable
 
         var (child, port) = Start(command ?? DefaultCommand(), [.. DefaultEnv, .. env]);
         var uri = new Uri($"http://127.0.0.1:{port}");
-        var (_, serving) = await WaitServingAsync(uri, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(60), () => child.Process.HasExited, cancellationToken);
+        var (_, serving) = await WaitServingAsync(uri, TimeProvider.System.GetTimestamp(), TimeSpan.FromSeconds(60), () => child.Process.HasExited, cancellationToken).ConfigureAwait(false);
         if (serving is null)
         {
             child.Dispose();
@@ -99,32 +98,32 @@ internal sealed class Target : IDisposable
     {
         // First wait for the port to accept TCP: a gRPC call made before that can sit on its deadline instead of
         // failing fast, which once added a whole second to every measurement.
-        while (Stopwatch.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
+        while (TimeProvider.System.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
         {
             using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 attempt.CancelAfter(TimeSpan.FromMilliseconds(200));
-                await probe.ConnectAsync(address.Host, address.Port, attempt.Token);
+                await probe.ConnectAsync(address.Host, address.Port, attempt.Token).ConfigureAwait(false);
                 break;
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
             {
-                await Task.Delay(2, CancellationToken.None);
+                await Task.Delay(2, CancellationToken.None).ConfigureAwait(false);
             }
         }
 
         using var channel = ClosedLoop.CreateChannel(address);
         var health = new Health.HealthClient(channel);
         double? first = null;
-        while (Stopwatch.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
+        while (TimeProvider.System.GetElapsedTime(started) < timeout && !exited() && !cancellationToken.IsCancellationRequested)
         {
             try
             {
                 var reply = await health.CheckAsync(new HealthCheckRequest(),
                     deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(1), cancellationToken: cancellationToken);
-                var now = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var now = TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
                 first ??= now;
                 if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
                 {
@@ -134,14 +133,14 @@ internal sealed class Target : IDisposable
             catch (RpcException e) when (e.StatusCode is not StatusCode.Unavailable and not StatusCode.DeadlineExceeded)
             {
                 // The server answered (for example NOT_FOUND while health is still being wired): it is up.
-                first ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                first ??= TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
             }
             catch (RpcException)
             {
                 // Not listening yet.
             }
 
-            await Task.Delay(2, CancellationToken.None);
+            await Task.Delay(2, CancellationToken.None).ConfigureAwait(false);
         }
 
         return (first is null ? null : Math.Round(first.Value, 1), null);

@@ -32,7 +32,7 @@ internal sealed class EchoPredictor : Predictor.PredictorBase
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
         Task.FromResult(Info);
 
-    // The dataset's categories (shared/data/README.md), so that `--mix random` works against echo too.
+    // The dataset's categories (data/reference/README.md), so that `--mix random` works against echo too.
     private static ModelInfo BuildInfo()
     {
         var info = new ModelInfo

@@ -36,7 +36,7 @@ internal static class EchoServer
         });
         app.MapGrpcService<EchoPredictor>();
         app.MapGrpcService<HealthServiceImpl>();
-        await app.StartAsync(cancellationToken);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return app;
     }
 

@@ -52,38 +52,38 @@ internal static class ClosedLoop
                 }
             }
 
-            var warmupEnd = Stopwatch.GetTimestamp() + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
-            while (Stopwatch.GetTimestamp() < warmupEnd && !tasks.Any(t => t.IsCompleted))
+            var warmupEnd = TimeProvider.System.GetTimestamp() + (long)(settings.Warmup.TotalSeconds * TimeProvider.System.TimestampFrequency);
+            while (TimeProvider.System.GetTimestamp() < warmupEnd && !tasks.Any(t => t.IsCompleted))
             {
-                await Task.Delay(20, CancellationToken.None);
+                await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
             }
 
             var start = Snapshot.Take(settings.ServerPid);
             Volatile.Write(ref state.Phase, Measuring);
             var timeline = new List<TimelinePoint>();
-            var deadline = start.Timestamp + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency);
+            var deadline = start.Timestamp + (long)(settings.Duration.TotalSeconds * TimeProvider.System.TimestampFrequency);
             var nextSample = start.Timestamp;
-            while (!state.Done && Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested
+            while (!state.Done && TimeProvider.System.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested
                    && !tasks.Any(t => t.IsCompleted))
             {
-                if (Stopwatch.GetTimestamp() >= nextSample && settings.SampleEvery > TimeSpan.Zero)
+                if (TimeProvider.System.GetTimestamp() >= nextSample && settings.SampleEvery > TimeSpan.Zero)
                 {
                     timeline.Add(TimelinePoint.Take(start, Interlocked.Read(ref state.Completed), settings.ServerPid));
-                    nextSample += (long)(settings.SampleEvery.TotalSeconds * Stopwatch.Frequency);
+                    nextSample += (long)(settings.SampleEvery.TotalSeconds * TimeProvider.System.TimestampFrequency);
                 }
 
-                await Task.Delay(5, CancellationToken.None);
+                await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
             }
 
             var end = Snapshot.Take(settings.ServerPid);
             Volatile.Write(ref state.Phase, Stopped);
             var all = Task.WhenAll(tasks);
-            if (await Task.WhenAny(all, Task.Delay(settings.CallDeadline, CancellationToken.None)) != all)
+            if (await Task.WhenAny(all, Task.Delay(settings.CallDeadline, CancellationToken.None)).ConfigureAwait(false) != all)
             {
-                await state.Abort.CancelAsync();
+                await state.Abort.CancelAsync().ConfigureAwait(false);
             }
 
-            await all;
+            await all.ConfigureAwait(false);
             if (settings.SampleEvery > TimeSpan.Zero)
             {
                 timeline.Add(TimelinePoint.Take(start, Interlocked.Read(ref state.Completed), settings.ServerPid));
@@ -146,11 +146,11 @@ internal static class ClosedLoop
                     return;
                 }
 
-                var began = Stopwatch.GetTimestamp();
+                var began = TimeProvider.System.GetTimestamp();
                 StatusCode? failed = null;
                 try
                 {
-                    await call(client, index, sequence++, options);
+                    await call(client, index, sequence++, options).ConfigureAwait(false);
                 }
                 catch (RpcException e)
                 {
@@ -161,7 +161,7 @@ internal static class ClosedLoop
                     failed = StatusCode.Cancelled;
                 }
 
-                var ended = Stopwatch.GetTimestamp();
+                var ended = TimeProvider.System.GetTimestamp();
                 if (phase != Measuring || Volatile.Read(ref state.Phase) != Measuring || !state.Count())
                 {
                     continue;
@@ -173,7 +173,7 @@ internal static class ClosedLoop
                 }
                 else
                 {
-                    Histogram.Record((long)((ended - began) * (1e9 / Stopwatch.Frequency)));
+                    Histogram.Record((long)((ended - began) * (1e9 / TimeProvider.System.TimestampFrequency)));
                 }
             }
         }
@@ -187,7 +187,7 @@ internal readonly record struct Snapshot(long Timestamp, ProcessSample? Server, 
     {
         var (busy, total) = ProcessSample.ReadMachine();
         return new Snapshot(
-            Stopwatch.GetTimestamp(),
+            TimeProvider.System.GetTimestamp(),
             serverPid > 0 ? ProcessSample.Read(serverPid) : null,
             Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
             busy,
@@ -202,7 +202,7 @@ internal readonly record struct TimelinePoint(double Seconds, long Completed, lo
     {
         var server = serverPid > 0 ? ProcessSample.Read(serverPid) : null;
         return new TimelinePoint(
-            (Stopwatch.GetTimestamp() - start.Timestamp) / (double)Stopwatch.Frequency,
+            (TimeProvider.System.GetTimestamp() - start.Timestamp) / (double)TimeProvider.System.TimestampFrequency,
             completed,
             server?.RssBytes ?? 0,
             server?.CpuSeconds ?? 0);

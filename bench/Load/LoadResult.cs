@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 
 namespace StudentPerformance.Bench.Load;
@@ -12,7 +11,7 @@ internal sealed record LoadResult(
     Snapshot End,
     IReadOnlyList<TimelinePoint> Timeline)
 {
-    public double Seconds => (End.Timestamp - Start.Timestamp) / (double)Stopwatch.Frequency;
+    public double Seconds => (End.Timestamp - Start.Timestamp) / (double)TimeProvider.System.TimestampFrequency;
 
     public long Ok => Latency.Count;
 

@@ -13,15 +13,15 @@ internal static class BatchMode
         var sizes = options.Ints("sizes", [1, 100, 1000, 10_000]);
         var compare = options.Flag("compare-echo");
         options.ThrowOnUnknownExcept(Target.OptionNames, RequestMix.OptionNames);
-        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken).ConfigureAwait(false);
         var address = target.Address;
         settings = settings with { Address = address, ServerPid = target.Pid };
-        var students = await RequestMix.FromOptionsAsync(options, address, sizes.Max(), cancellationToken);
+        var students = await RequestMix.FromOptionsAsync(options, address, sizes.Max(), cancellationToken).ConfigureAwait(false);
 
         var rows = new List<Summary>();
         var failed = false;
         (ChildProcess Child, Uri Address)? echo = compare
-            ? await EchoMode.StartChildAsync((settings.Warmup + settings.Duration) * sizes.Count + TimeSpan.FromMinutes(2))
+            ? await EchoMode.StartChildAsync((settings.Warmup + settings.Duration) * sizes.Count + TimeSpan.FromMinutes(2)).ConfigureAwait(false)
             : null;
         try
         {
@@ -29,13 +29,13 @@ internal static class BatchMode
             {
                 var request = new PredictBatchRequest();
                 request.Students.Add(Enumerable.Range(0, size).Select(i => students[i % students.Length]));
-                await CheckAsync(address, request, cancellationToken);
-                var result = await ClosedLoop.RunAsync(settings, Call(request), cancellationToken);
+                await CheckAsync(address, request, cancellationToken).ConfigureAwait(false);
+                var result = await ClosedLoop.RunAsync(settings, Call(request), cancellationToken).ConfigureAwait(false);
                 failed |= result.Failed > 0;
                 rows.Add(result.Summarize($"batch {size}", size));
                 if (echo is { } e)
                 {
-                    var er = await ClosedLoop.RunAsync(settings with { Address = e.Address, ServerPid = e.Child.Pid }, Call(request), cancellationToken);
+                    var er = await ClosedLoop.RunAsync(settings with { Address = e.Address, ServerPid = e.Child.Pid }, Call(request), cancellationToken).ConfigureAwait(false);
                     rows.Add(er.Summarize($"echo {size}", size));
                 }
             }

@@ -14,19 +14,20 @@ internal static class EchoMode
         var maxSeconds = options.Seconds("max-seconds", 3600, 86400);
         options.ThrowOnUnknown();
 
-        await using var app = await EchoServer.StartAsync(port, cancellationToken);
+        var app = await EchoServer.StartAsync(port, cancellationToken).ConfigureAwait(false);
+        await using var appDisposal = app.ConfigureAwait(false);
         Console.WriteLine(ListeningPrefix + EchoServer.Address(app));
         Console.Out.Flush();
         try
         {
-            await Task.Delay(maxSeconds, cancellationToken);
+            await Task.Delay(maxSeconds, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // Ctrl+C or SIGTERM: stop normally.
         }
 
-        await app.StopAsync(CancellationToken.None);
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 
@@ -37,7 +38,7 @@ internal static class EchoMode
             ((int)lifetime.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         try
         {
-            var address = await child.WaitForLineAsync(ListeningPrefix, TimeSpan.FromSeconds(30));
+            var address = await child.WaitForLineAsync(ListeningPrefix, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             return (child, new Uri(address));
         }
         catch

@@ -30,6 +30,8 @@ namespace StudentPerformance.Bench.Modes;
 /// </summary>
 internal static class EdgeMode
 {
+    private static readonly TimeProvider Clock = TimeProvider.System;
+
     private const int GrpcPort = 8000;
     private const int HttpPort = 8080;
 
@@ -51,13 +53,14 @@ internal static class EdgeMode
         }
 
         var work = Directory.CreateTempSubdirectory("bench-edge-").FullName;
-        await using var rig = new Rig(work, haproxy);
+        var rig = new Rig(work, haproxy);
+        await using var rigDisposal = rig.ConfigureAwait(false);
         try
         {
             var results = new List<SwitchResult>();
             foreach (var method in methods)
             {
-                results.Add(await MeasureSwitchesAsync(rig, method, switches, interval, deadline, python, cancellationToken));
+                results.Add(await MeasureSwitchesAsync(rig, method, switches, interval, deadline, python, cancellationToken).ConfigureAwait(false));
             }
 
             Report.Print(["method", "switches", "client", "calls", "failed", "codes"],
@@ -67,8 +70,8 @@ internal static class EdgeMode
                     string.Join(' ', c.Codes.Select(kv => $"{kv.Key}={kv.Value}")),
                 }))]);
 
-            var throughput = requests > 0 ? await MeasureThroughputAsync(rig, requests, rounds, cancellationToken) : null;
-            var latency = latencySeconds > TimeSpan.Zero ? await MeasureLatencyAsync(rig, latencySeconds, rounds, cancellationToken) : null;
+            var throughput = requests > 0 ? await MeasureThroughputAsync(rig, requests, rounds, cancellationToken).ConfigureAwait(false) : null;
+            var latency = latencySeconds > TimeSpan.Zero ? await MeasureLatencyAsync(rig, latencySeconds, rounds, cancellationToken).ConfigureAwait(false) : null;
             Report.JsonLine(new { mode = "edge", date = Report.Now(), load = Report.LoadAverage(), switches = results, throughput, latency });
             // The target (issue 9) is for the chosen switch, the runtime API; the other methods are there to compare.
             return results.Where(r => r.Method == "runtime").All(r => r.Clients.All(c => c.Failed == 0)) ? 0 : 1;
@@ -85,47 +88,48 @@ internal static class EdgeMode
         Uri target;
         if (method == "recreate")
         {
-            await rig.StopEdgeAsync();
-            target = await rig.StartDirectAsync(cancellationToken);
+            await rig.StopEdgeAsync().ConfigureAwait(false);
+            target = await rig.StartDirectAsync(cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            target = await rig.StartEdgeAsync(cancellationToken);
+            target = await rig.StartEdgeAsync(cancellationToken).ConfigureAwait(false);
         }
 
         Console.WriteLine($"{method}: {switches} switches each way, clients on {target}");
-        await using var clients = await ClientSet.StartAsync(target, interval, deadline, python);
-        var started = Stopwatch.GetTimestamp();
+        var clients = await ClientSet.StartAsync(target, interval, deadline, python).ConfigureAwait(false);
+        await using var clientsDisposal = clients.ConfigureAwait(false);
+        var started = Clock.GetTimestamp();
         for (var i = 0; i < switches * 2; i++)
         {
-            var took = Stopwatch.GetTimestamp();
-            await (method switch
+            var took = Clock.GetTimestamp();
+            await ((method switch
             {
                 "recreate" => rig.RecreateAsync(cancellationToken),
                 "runtime" => rig.SwitchByRuntimeApiAsync(cancellationToken),
                 _ => rig.SwitchByReloadAsync(cancellationToken),
-            });
-            Console.WriteLine(FormattableString.Invariant($"  {method} {i + 1}: live {rig.Live}, {Stopwatch.GetElapsedTime(took).TotalSeconds:0.00} s"));
+            }).ConfigureAwait(false));
+            Console.WriteLine(FormattableString.Invariant($"  {method} {i + 1}: live {rig.Live}, {Clock.GetElapsedTime(took).TotalSeconds:0.00} s"));
         }
 
-        var results = await clients.StopAsync();
-        return new SwitchResult(method, switches * 2, Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 1), results);
+        var results = await clients.StopAsync().ConfigureAwait(false);
+        return new SwitchResult(method, switches * 2, Math.Round(Clock.GetElapsedTime(started).TotalSeconds, 1), results);
     }
 
     private static async Task<object> MeasureThroughputAsync(Rig rig, int requests, int rounds, CancellationToken cancellationToken)
     {
-        var edge = await rig.StartEdgeAsync(cancellationToken);
+        var edge = await rig.StartEdgeAsync(cancellationToken).ConfigureAwait(false);
         var direct = rig.SlotAddress(rig.Live);
         var file = Path.Combine(rig.Work, "predict.grpc");
-        await File.WriteAllBytesAsync(file, H2loadMode.Frame(new PredictRequest { Student = RequestMix.Fixed() }), cancellationToken);
+        await File.WriteAllBytesAsync(file, H2loadMode.Frame(new PredictRequest { Student = RequestMix.Fixed() }), cancellationToken).ConfigureAwait(false);
         var run = new H2loadMode.H2loadRun(file, requests, 2, 16, TimeSpan.FromSeconds(2));
         var directRounds = new List<H2loadResult>();
         var edgeRounds = new List<H2loadResult>();
         for (var i = 0; i < rounds; i++)
         {
             var current = i == 0 ? run : run with { Warmup = TimeSpan.Zero };
-            directRounds.Add(await current.RunAsync(direct, rig.SlotPid, cancellationToken));
-            edgeRounds.Add(await current.RunAsync(edge, rig.SlotPid, cancellationToken));
+            directRounds.Add(await current.RunAsync(direct, rig.SlotPid, cancellationToken).ConfigureAwait(false));
+            edgeRounds.Add(await current.RunAsync(edge, rig.SlotPid, cancellationToken).ConfigureAwait(false));
         }
 
         var a = H2loadResult.Merge(directRounds);
@@ -138,7 +142,7 @@ internal static class EdgeMode
 
     private static async Task<object> MeasureLatencyAsync(Rig rig, TimeSpan seconds, int rounds, CancellationToken cancellationToken)
     {
-        var edge = await rig.StartEdgeAsync(cancellationToken);
+        var edge = await rig.StartEdgeAsync(cancellationToken).ConfigureAwait(false);
         var direct = rig.SlotAddress(rig.Live);
         var request = new PredictRequest { Student = RequestMix.Fixed() };
         var directRuns = new List<LoadResult>();
@@ -148,7 +152,7 @@ internal static class EdgeMode
             foreach (var (address, runs) in new[] { (direct, directRuns), (edge, edgeRuns) })
             {
                 var settings = new LoadSettings(address, 1, 1, seconds, i == 0 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero, 0, rig.SlotPid, TimeSpan.Zero);
-                runs.Add(await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(request, o).ResponseAsync, cancellationToken));
+                runs.Add(await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false));
             }
         }
 
@@ -185,7 +189,7 @@ internal static class EdgeMode
                 var child = ChildProcess.Start(python, [script, "--address", $"{target.Host}:{target.Port}", "--client", client,
                     "--interval", interval.TotalSeconds.ToString(CultureInfo.InvariantCulture),
                     "--deadline", deadline.TotalSeconds.ToString(CultureInfo.InvariantCulture)]);
-                await child.WaitForLineAsync("ready", TimeSpan.FromSeconds(30));
+                await child.WaitForLineAsync("ready", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                 children.Add(($"python {client}", child));
             }
 
@@ -198,14 +202,14 @@ internal static class EdgeMode
             foreach (var (name, child) in _python)
             {
                 child.Process.StandardInput.Close();
-                var line = await child.WaitForLineAsync("{", TimeSpan.FromSeconds(30));
+                var line = await child.WaitForLineAsync("{", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
                 using var json = JsonDocument.Parse("{" + line);
                 var root = json.RootElement;
                 results.Add(new ClientResult(name, root.GetProperty("calls").GetInt64(), root.GetProperty("failed").GetInt64(),
                     root.GetProperty("codes").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())));
             }
 
-            results.Add(await _dotnet.StopAsync());
+            results.Add(await _dotnet.StopAsync().ConfigureAwait(false));
             return results;
         }
 
@@ -216,7 +220,7 @@ internal static class EdgeMode
                 child.Dispose();
             }
 
-            await _dotnet.StopAsync();
+            await _dotnet.StopAsync().ConfigureAwait(false);
             _dotnet.Dispose();
         }
     }
@@ -241,8 +245,8 @@ internal static class EdgeMode
         {
             if (_loop is { } loop)
             {
-                await _stop.CancelAsync();
-                await loop;
+                await _stop.CancelAsync().ConfigureAwait(false);
+                await loop.ConfigureAwait(false);
                 _loop = null;
             }
 
@@ -255,7 +259,7 @@ internal static class EdgeMode
         {
             using var channel = GrpcChannel.ForAddress(target);
             var health = new Health.HealthClient(channel);
-            var next = Stopwatch.GetTimestamp();
+            var next = Clock.GetTimestamp();
             while (!_stop.IsCancellationRequested)
             {
                 _calls++;
@@ -272,13 +276,13 @@ internal static class EdgeMode
                     Fail(e.StatusCode.ToString());
                 }
 
-                next += (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+                next += (long)(interval.TotalSeconds * Clock.TimestampFrequency);
+                var wait = Clock.GetElapsedTime(Clock.GetTimestamp(), next);
                 if (wait > TimeSpan.Zero)
                 {
                     try
                     {
-                        await Task.Delay(wait, _stop.Token);
+                        await Task.Delay(wait, _stop.Token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -287,7 +291,7 @@ internal static class EdgeMode
                 }
                 else
                 {
-                    next = Stopwatch.GetTimestamp();
+                    next = Clock.GetTimestamp();
                 }
             }
         }
@@ -346,23 +350,23 @@ internal static class EdgeMode
         /// <summary>Only the live slot, clients straight on its port (today's layout).</summary>
         public async Task<Uri> StartDirectAsync(CancellationToken cancellationToken)
         {
-            await EnsureSlotAsync(Live, cancellationToken);
+            await EnsureSlotAsync(Live, cancellationToken).ConfigureAwait(false);
             return SlotAddress(Live);
         }
 
         /// <summary>The live slot behind a running edge whose file names it.</summary>
         public async Task<Uri> StartEdgeAsync(CancellationToken cancellationToken)
         {
-            await EnsureSlotAsync(Live, cancellationToken);
+            await EnsureSlotAsync(Live, cancellationToken).ConfigureAwait(false);
             if (_edge is null || _edge.Process.HasExited)
             {
-                await _proxy.WriteConfigAsync(_layout.WithLive(Live), cancellationToken);
+                await _proxy.WriteConfigAsync(_layout.WithLive(Live), cancellationToken).ConfigureAwait(false);
                 _edge = ChildProcess.Start(_haproxy, ["-W", "-db", "-f", ConfigPath]);
                 _ = _edge.DrainAsync();
             }
 
             var edge = new Uri($"http://127.0.0.1:{_edgeGrpcPort}");
-            if (!await WaitAsync(async ct => (await _proxy.GetStateAsync(ct))?.Live == Live, TimeSpan.FromSeconds(30), cancellationToken))
+            if (!await WaitAsync(async ct => (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == Live, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException($"the edge did not route to slot {Live} within 30 s");
             }
@@ -374,7 +378,7 @@ internal static class EdgeMode
         {
             if (_edge is { } edge)
             {
-                await edge.TerminateAsync(TimeSpan.FromSeconds(10));
+                await edge.TerminateAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 edge.Dispose();
                 _edge = null;
             }
@@ -383,52 +387,52 @@ internal static class EdgeMode
         /// <summary>Today's swap: stop the predictor, start the next one on the same port.</summary>
         public async Task RecreateAsync(CancellationToken cancellationToken)
         {
-            await StopSlotAsync(Live);
-            await EnsureSlotAsync(Live, cancellationToken);
+            await StopSlotAsync(Live).ConfigureAwait(false);
+            await EnsureSlotAsync(Live, cancellationToken).ConfigureAwait(false);
         }
 
         public async Task SwitchByRuntimeApiAsync(CancellationToken cancellationToken)
         {
             var old = Live;
             var next = old.Other();
-            await EnsureSlotAsync(next, cancellationToken);
-            await _proxy.SwitchAsync(_layout.WithLive(next), cancellationToken);
+            await EnsureSlotAsync(next, cancellationToken).ConfigureAwait(false);
+            await _proxy.SwitchAsync(_layout.WithLive(next), cancellationToken).ConfigureAwait(false);
             Live = next;
-            await _proxy.DrainAsync(old, cancellationToken);
-            await StopSlotAsync(old);
+            await _proxy.DrainAsync(old, cancellationToken).ConfigureAwait(false);
+            await StopSlotAsync(old).ConfigureAwait(false);
         }
 
         public async Task SwitchByReloadAsync(CancellationToken cancellationToken)
         {
             var old = Live;
             var next = old.Other();
-            await EnsureSlotAsync(next, cancellationToken);
-            await _proxy.WriteConfigAsync(_layout.WithLive(next), cancellationToken);
+            await EnsureSlotAsync(next, cancellationToken).ConfigureAwait(false);
+            await _proxy.WriteConfigAsync(_layout.WithLive(next), cancellationToken).ConfigureAwait(false);
             var master = _edge!.Pid;
             var workersBefore = Workers(master);
             using (var signal = Process.Start("/bin/kill", ["-USR2", master.ToString(CultureInfo.InvariantCulture)]))
             {
-                await signal.WaitForExitAsync(cancellationToken);
+                await signal.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             }
 
             // The new worker answers the runtime API with the new file's state; the old one finishes its connections
             // (bounded by hard-stop-after) and exits.
-            if (!await WaitAsync(async ct => Workers(master).Except(workersBefore).Any() && (await _proxy.GetStateAsync(ct))?.Live == next, TimeSpan.FromSeconds(30), cancellationToken)
-                || !await WaitAsync(_ => Task.FromResult(!Workers(master).Intersect(workersBefore).Any()), _options.DrainTimeout + TimeSpan.FromSeconds(5), cancellationToken))
+            if (!await WaitAsync(async ct => Workers(master).Except(workersBefore).Any() && (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == next, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false)
+                || !await WaitAsync(_ => Task.FromResult(!Workers(master).Intersect(workersBefore).Any()), _options.DrainTimeout + TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException("the reload did not complete");
             }
 
             Live = next;
-            await StopSlotAsync(old);
+            await StopSlotAsync(old).ConfigureAwait(false);
         }
 
         public async ValueTask DisposeAsync()
         {
-            await StopEdgeAsync();
+            await StopEdgeAsync().ConfigureAwait(false);
             foreach (var slot in _slots.Keys.ToList())
             {
-                await StopSlotAsync(slot);
+                await StopSlotAsync(slot).ConfigureAwait(false);
             }
         }
 
@@ -449,7 +453,7 @@ internal static class EdgeMode
             });
             _ = child.DrainAsync();
             _slots[slot] = child;
-            var (_, serving) = await Target.WaitServingAsync(SlotAddress(slot), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(60), () => child.Process.HasExited, cancellationToken);
+            var (_, serving) = await Target.WaitServingAsync(SlotAddress(slot), Clock.GetTimestamp(), TimeSpan.FromSeconds(60), () => child.Process.HasExited, cancellationToken).ConfigureAwait(false);
             if (serving is null)
             {
                 throw new InvalidOperationException($"slot {slot} ({dll}) did not reach SERVING within 60 s; build services/Predictor in Release first");
@@ -460,7 +464,7 @@ internal static class EdgeMode
         {
             if (_slots.Remove(slot, out var child))
             {
-                await child.TerminateAsync(TimeSpan.FromSeconds(15));
+                await child.TerminateAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
                 child.Dispose();
             }
         }
@@ -493,15 +497,15 @@ internal static class EdgeMode
 
         private static async Task<bool> WaitAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, CancellationToken cancellationToken)
         {
-            var started = Stopwatch.GetTimestamp();
-            while (Stopwatch.GetElapsedTime(started) < timeout)
+            var started = Clock.GetTimestamp();
+            while (Clock.GetElapsedTime(started) < timeout)
             {
-                if (await condition(cancellationToken))
+                if (await condition(cancellationToken).ConfigureAwait(false))
                 {
                     return true;
                 }
 
-                await Task.Delay(20, cancellationToken);
+                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
 
             return false;

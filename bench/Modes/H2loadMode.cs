@@ -26,18 +26,18 @@ internal static partial class H2loadMode
         var compare = options.Flag("compare-echo");
         var rounds = options.Int("rounds", 3, 1, 100);
         options.ThrowOnUnknownExcept(Target.OptionNames);
-        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken).ConfigureAwait(false);
         var (address, pid) = (target.Address, target.Pid);
 
         var frame = Frame(new PredictRequest { Student = RequestMix.Fixed() });
         var file = frameOut ?? Path.Combine(Path.GetTempPath(), $"bench-predict-{Environment.ProcessId}.grpc");
-        await File.WriteAllBytesAsync(file, frame, cancellationToken);
+        await File.WriteAllBytesAsync(file, frame, cancellationToken).ConfigureAwait(false);
         try
         {
             // With --compare-echo, predictor and echo alternate in rounds, so a change in the shared machine's load
             // during the run touches both alike.
             var run = new H2loadRun(file, compare ? requests / rounds : requests, clients, streams, warmup);
-            (ChildProcess Child, Uri Address)? echoServer = compare ? await EchoMode.StartChildAsync(TimeSpan.FromMinutes(20)) : null;
+            (ChildProcess Child, Uri Address)? echoServer = compare ? await EchoMode.StartChildAsync(TimeSpan.FromMinutes(20)).ConfigureAwait(false) : null;
             H2loadResult predict;
             H2loadResult? echo = null;
             try
@@ -47,10 +47,10 @@ internal static partial class H2loadMode
                 for (var i = 0; i < (compare ? rounds : 1); i++)
                 {
                     var current = i == 0 ? run : run with { Warmup = TimeSpan.Zero };
-                    predictRounds.Add(await current.RunAsync(address, pid, cancellationToken));
+                    predictRounds.Add(await current.RunAsync(address, pid, cancellationToken).ConfigureAwait(false));
                     if (echoServer is { } e)
                     {
-                        echoRounds.Add(await current.RunAsync(e.Address, e.Child.Pid, cancellationToken));
+                        echoRounds.Add(await current.RunAsync(e.Address, e.Child.Pid, cancellationToken).ConfigureAwait(false));
                     }
                 }
 
@@ -76,7 +76,7 @@ internal static partial class H2loadMode
                 var seconds = Math.Clamp(requests / Math.Max(predict.RequestsPerSecond, 1), 2, 60);
                 var settings = new LoadSettings(address, clients, streams, TimeSpan.FromSeconds(seconds), warmup, 0, pid, TimeSpan.Zero);
                 var only = new PredictRequest { Student = RequestMix.Fixed() };
-                var result = await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(only, o).ResponseAsync, cancellationToken);
+                var result = await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(only, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
                 client = result.Summarize("grpc-dotnet -> predictor");
                 Report.Table([client]);
                 Console.WriteLine(FormattableString.Invariant(
@@ -133,11 +133,11 @@ internal static partial class H2loadMode
             Console.WriteLine($"h2load -n {Requests} {string.Join(' ', common.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a))}");
             if (Warmup > TimeSpan.Zero)
             {
-                await H2loadAsync(["-D", ((int)Math.Ceiling(Warmup.TotalSeconds)).ToString(CultureInfo.InvariantCulture), .. common], cancellationToken);
+                await H2loadAsync(["-D", ((int)Math.Ceiling(Warmup.TotalSeconds)).ToString(CultureInfo.InvariantCulture), .. common], cancellationToken).ConfigureAwait(false);
             }
 
             var before = Snapshot.Take(pid);
-            var output = await H2loadAsync(["-n", Requests.ToString(CultureInfo.InvariantCulture), .. common], cancellationToken);
+            var output = await H2loadAsync(["-n", Requests.ToString(CultureInfo.InvariantCulture), .. common], cancellationToken).ConfigureAwait(false);
             var after = Snapshot.Take(pid);
             var rps = RequestsPerSecondPattern().Match(output) is { Success: true } m
                 ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
@@ -163,8 +163,8 @@ internal static partial class H2loadMode
         var stderr = child.Process.StandardError.ReadToEndAsync(cancellationToken);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(TimeSpan.FromMinutes(5));
-        await child.Process.WaitForExitAsync(limit.Token);
-        return await stdout + await stderr;
+        await child.Process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+        return await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false);
     }
 
     [GeneratedRegex(@"finished in [^,]+, ([0-9.]+) req/s")]

@@ -16,21 +16,21 @@ internal static class PredictMode
         var compare = options.Flag("compare-echo");
         var rounds = options.Int("rounds", 3, 1, 100);
         options.ThrowOnUnknownExcept(Target.OptionNames, RequestMix.OptionNames);
-        using var target = await Target.FromOptionsAsync(options, cancellationToken);
+        using var target = await Target.FromOptionsAsync(options, cancellationToken).ConfigureAwait(false);
         var address = target.Address;
         settings = settings with { Address = address, ServerPid = target.Pid };
-        var students = await RequestMix.FromOptionsAsync(options, address, 4096, cancellationToken);
+        var students = await RequestMix.FromOptionsAsync(options, address, 4096, cancellationToken).ConfigureAwait(false);
 
         var requests = students.Select(s => new PredictRequest { Student = s }).ToArray();
         if (!compare)
         {
-            var only = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken);
+            var only = await ClosedLoop.RunAsync(settings, Call(requests), cancellationToken).ConfigureAwait(false);
             return Finish(settings, 1, address, students.Length, [only.Summarize("predict")], null, RssGrowth.From(only.Timeline), only.Failed);
         }
 
         // Predictor and echo in alternating rounds, each round a share of the duration: the machine is shared, and
         // a change in its load during the run then touches both sides alike.
-        var (child, echoAddress) = await EchoMode.StartChildAsync((settings.Warmup + settings.Duration) * 2 + TimeSpan.FromMinutes(2));
+        var (child, echoAddress) = await EchoMode.StartChildAsync((settings.Warmup + settings.Duration) * 2 + TimeSpan.FromMinutes(2)).ConfigureAwait(false);
         using (child)
         {
             var round = settings with { Duration = settings.Duration / rounds };
@@ -41,8 +41,8 @@ internal static class PredictMode
             {
                 // Full warm-up once per server; later rounds only re-open their connections.
                 var warmup = i == 0 ? settings.Warmup : TimeSpan.FromSeconds(Math.Min(0.5, settings.Warmup.TotalSeconds));
-                predictRuns.Add(await ClosedLoop.RunAsync(round with { Warmup = warmup }, Call(requests), cancellationToken));
-                echoRuns.Add(await ClosedLoop.RunAsync(echoSettings with { Warmup = warmup }, Call(requests), cancellationToken));
+                predictRuns.Add(await ClosedLoop.RunAsync(round with { Warmup = warmup }, Call(requests), cancellationToken).ConfigureAwait(false));
+                echoRuns.Add(await ClosedLoop.RunAsync(echoSettings with { Warmup = warmup }, Call(requests), cancellationToken).ConfigureAwait(false));
             }
 
             var predict = LoadResult.Merge(predictRuns);

@@ -43,7 +43,7 @@ internal static partial class RolloutMode
         try
         {
             registryProcess = StartRegistry(work, registryPort);
-            await WaitForRegistryAsync(registryPort, cancellationToken);
+            await WaitForRegistryAsync(registryPort, cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"registry {registry}, repository {repository}, container {container}, port {port}");
 
             var env = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -66,41 +66,42 @@ internal static partial class RolloutMode
                 env[kv[0]] = kv.Length > 1 ? kv[1] : "";
             }
 
-            await PushAsync(v1, tagged, cancellationToken);
+            await PushAsync(v1, tagged, cancellationToken).ConfigureAwait(false);
             deployerProcess = StartDeployer(deployer, env, preflight: true, work, "1");
 
-            await using var prober = new HealthProber(new Uri($"http://127.0.0.1:{port}"), interval, TimeSpan.FromMilliseconds(250));
+            var prober = new HealthProber(new Uri($"http://127.0.0.1:{port}"), interval, TimeSpan.FromMilliseconds(250));
+            await using var proberDisposal = prober.ConfigureAwait(false);
             prober.Start();
-            var first = await prober.WaitForAsync(p => p.Serving, timeout, cancellationToken)
+            var first = await prober.WaitForAsync(p => p.Serving, timeout, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"v1 never served on port {port} (deployer log: {Path.Combine(work, "deployer-1.log")})");
             var v1Version = first.ModelVersion;
             Console.WriteLine($"v1 serving (model {v1Version}) {first.AtMs / 1000:0.0} s after the deployer started");
             var admin = new Uri(env["Deployer__Admin__Url"]);
-            var gateV1 = await ReadQualityGateAsync(admin, cancellationToken);
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            var gateV1 = await ReadQualityGateAsync(admin, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
 
             // 1. A good rollout.
             var good = await MeasureAsync(prober, "v2", () => PushAsync(v2, tagged, cancellationToken),
-                p => p.Serving && p.ModelVersion != v1Version, timeout, cancellationToken);
+                p => p.Serving && p.ModelVersion != v1Version, timeout, cancellationToken).ConfigureAwait(false);
             var results = new List<Scenario> { good };
-            var gateV2 = await ReadQualityGateAsync(admin, cancellationToken);
+            var gateV2 = await ReadQualityGateAsync(admin, cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"quality gate: v1 {gateV1.Summary}; v2 {gateV2.Summary}");
 
             if (!skipBad)
             {
                 // 2. A bad image with preflight on: the live container must never stop.
-                var bad1 = await BuildBadImageAsync(v1, id, 1, cancellationToken);
+                var bad1 = await BuildBadImageAsync(v1, id, 1, cancellationToken).ConfigureAwait(false);
                 badImages.Add(bad1);
                 var v2Version = prober.Last?.ModelVersion;
-                results.Add(await MeasureBadAsync(prober, "bad, preflight on", bad1, tagged, env, v2Version, timeout, cancellationToken));
+                results.Add(await MeasureBadAsync(prober, "bad, preflight on", bad1, tagged, env, v2Version, timeout, cancellationToken).ConfigureAwait(false));
 
                 // 3. Another bad image (another digest) with preflight off: the health gate catches it and rolls back.
-                await deployerProcess.TerminateAsync(TimeSpan.FromSeconds(15));
+                await deployerProcess.TerminateAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
                 deployerProcess.Dispose();
                 deployerProcess = StartDeployer(deployer, env, preflight: false, work, "2");
-                var bad2 = await BuildBadImageAsync(v1, id, 2, cancellationToken);
+                var bad2 = await BuildBadImageAsync(v1, id, 2, cancellationToken).ConfigureAwait(false);
                 badImages.Add(bad2);
-                results.Add(await MeasureBadAsync(prober, "bad, preflight off", bad2, tagged, env, v2Version, timeout, cancellationToken));
+                results.Add(await MeasureBadAsync(prober, "bad, preflight off", bad2, tagged, env, v2Version, timeout, cancellationToken).ConfigureAwait(false));
             }
 
             Report.Print(
@@ -127,11 +128,11 @@ internal static partial class RolloutMode
         {
             if (deployerProcess is not null)
             {
-                await deployerProcess.TerminateAsync(TimeSpan.FromSeconds(15));
+                await deployerProcess.TerminateAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
                 deployerProcess.Dispose();
             }
 
-            await CleanUpAsync(container, repository, tagged, badImages);
+            await CleanUpAsync(container, repository, tagged, badImages).ConfigureAwait(false);
             registryProcess?.Dispose();
             Console.WriteLine($"logs kept in {work}");
         }
@@ -141,11 +142,11 @@ internal static partial class RolloutMode
         HealthProber prober, string name, Func<Task<string>> push, Func<Probe, bool> done, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var pushStart = prober.NowMs;
-        await push();
+        await push().ConfigureAwait(false);
         var pushEnd = prober.NowMs;
-        var reached = await prober.WaitForAsync(p => p.AtMs >= pushEnd && done(p), timeout, cancellationToken);
+        var reached = await prober.WaitForAsync(p => p.AtMs >= pushEnd && done(p), timeout, cancellationToken).ConfigureAwait(false);
         // Keep probing a little: a flap right after the switch counts too.
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false);
         var downtime = Downtime.From(prober.Probes, pushStart);
         Console.WriteLine($"{name}: {(reached is null ? "never reached" : $"serving {reached.Value.AtMs - pushEnd:0} ms after the push")}, longest outage {downtime.LongestMs:0} ms");
         return new Scenario(name, Math.Round((pushEnd - pushStart) / 1000, 2), reached is null ? null : Math.Round(reached.Value.AtMs - pushEnd, 0), downtime, prober.Last?.ModelVersion);
@@ -157,8 +158,8 @@ internal static partial class RolloutMode
     {
         var admin = new Uri(env["Deployer__Admin__Url"]);
         string? digest = null;
-        var scenario = await MeasureAsync(prober, name, async () => digest = await PushAsync(badImage, tagged, cancellationToken),
-            _ => false, TimeSpan.Zero, cancellationToken);
+        var scenario = await MeasureAsync(prober, name, async () => digest = await PushAsync(badImage, tagged, cancellationToken).ConfigureAwait(false),
+            _ => false, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
 
         // Done when the deployer has quarantined the bad digest and the live version serves again.
         var start = prober.NowMs;
@@ -168,7 +169,7 @@ internal static partial class RolloutMode
             string status;
             try
             {
-                status = await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken);
+                status = await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken).ConfigureAwait(false);
             }
             catch (HttpRequestException)
             {
@@ -182,10 +183,10 @@ internal static partial class RolloutMode
                 break;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false);
         var downtime = Downtime.From(prober.Probes, start - (scenario.PushSeconds * 1000) - 1);
         Console.WriteLine($"{name}: longest outage {downtime.LongestMs:0} ms, {downtime.FailedProbes} failed probes, serving {prober.Last?.ModelVersion ?? "nothing"}");
         return scenario with { Downtime = downtime, ServingAtEnd = prober.Last?.ModelVersion, PushToServingMs = null };
@@ -195,7 +196,7 @@ internal static partial class RolloutMode
     private static async Task<(double? DurationMs, int? Rows, string Summary)> ReadQualityGateAsync(Uri admin, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken));
+        using var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken).ConfigureAwait(false));
         if (status.RootElement.GetProperty("qualityGate") is not { ValueKind: System.Text.Json.JsonValueKind.Object } gate)
         {
             return (null, null, "off (no gate in /status)");
@@ -233,7 +234,7 @@ internal static partial class RolloutMode
         {
             try
             {
-                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/v2/"), cancellationToken);
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/v2/"), cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -244,7 +245,7 @@ internal static partial class RolloutMode
                 // Not up yet.
             }
 
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
 
         throw new InvalidOperationException($"docker-registry did not answer on 127.0.0.1:{port}");
@@ -264,22 +265,23 @@ internal static partial class RolloutMode
 
     private static async Task CopyAsync(ChildProcess child, string path)
     {
-        await using var file = File.CreateText(path);
+        var file = File.CreateText(path);
+        await using var fileDisposal = file.ConfigureAwait(false);
         var stderr = child.Process.StandardError.ReadToEndAsync();
-        while (await child.Process.StandardOutput.ReadLineAsync() is { } line)
+        while (await child.Process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
-            await file.WriteLineAsync(line);
-            await file.FlushAsync();
+            await file.WriteLineAsync(line).ConfigureAwait(false);
+            await file.FlushAsync().ConfigureAwait(false);
         }
 
-        await file.WriteAsync(await stderr);
+        await file.WriteAsync(await stderr.ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     /// <summary>Tags and pushes; returns the pushed manifest digest.</summary>
     private static async Task<string> PushAsync(string image, string tagged, CancellationToken cancellationToken)
     {
-        await StartupMode.DockerAsync(["tag", image, tagged], cancellationToken);
-        var output = await StartupMode.DockerAsync(["push", tagged], cancellationToken);
+        await StartupMode.DockerAsync(["tag", image, tagged], cancellationToken).ConfigureAwait(false);
+        var output = await StartupMode.DockerAsync(["push", tagged], cancellationToken).ConfigureAwait(false);
         return DigestPattern().Match(output) is { Success: true } m ? m.Value : "";
     }
 
@@ -291,8 +293,8 @@ internal static partial class RolloutMode
         try
         {
             await File.WriteAllTextAsync(Path.Combine(dir, "Dockerfile"),
-                $"FROM {baseImage}\nENV Predictor__ModelPath=/nonexistent/model.zip\nLABEL bench.bad=\"{id}-{n}\"\n", cancellationToken);
-            await StartupMode.DockerAsync(["build", "-q", "-t", name, dir], cancellationToken);
+                $"FROM {baseImage}\nENV Predictor__ModelPath=/nonexistent/model.zip\nLABEL bench.bad=\"{id}-{n}\"\n", cancellationToken).ConfigureAwait(false);
+            await StartupMode.DockerAsync(["build", "-q", "-t", name, dir], cancellationToken).ConfigureAwait(false);
             return name;
         }
         finally
@@ -303,21 +305,21 @@ internal static partial class RolloutMode
 
     private static async Task CleanUpAsync(string container, string repository, string tagged, List<string> badImages)
     {
-        var names = await StartupMode.DockerAsync(["ps", "-a", "--format", "{{.Names}}"], CancellationToken.None, throwOnError: false);
+        var names = await StartupMode.DockerAsync(["ps", "-a", "--format", "{{.Names}}"], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         foreach (var name in names.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n.StartsWith(container, StringComparison.Ordinal)))
         {
-            await StartupMode.DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false);
+            await StartupMode.DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         }
 
         // Images the deployer pulled by digest have no tag: remove them as repository@digest.
-        var images = await StartupMode.DockerAsync(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"], CancellationToken.None, throwOnError: false);
+        var images = await StartupMode.DockerAsync(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         var references = images.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' '))
             .Where(f => f.Length == 3 && f[0].Contains(repository, StringComparison.Ordinal))
             .Select(f => f[1] != "<none>" ? $"{f[0]}:{f[1]}" : $"{f[0]}@{f[2]}");
         foreach (var image in references.Append(tagged).Concat(badImages).Distinct())
         {
-            await StartupMode.DockerAsync(["rmi", image], CancellationToken.None, throwOnError: false);
+            await StartupMode.DockerAsync(["rmi", image], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         }
     }
 

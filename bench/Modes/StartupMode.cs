@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using StudentPerformance.Bench.Cli;
 using StudentPerformance.Bench.Echo;
@@ -25,17 +24,18 @@ internal static class StartupMode
 
         // The poller's own first gRPC call JITs the client's HTTP/2 stack; do that against an in-process echo server
         // first, so the first measured run does not include it.
-        await using (var warm = await EchoServer.StartAsync(0, cancellationToken))
+        var warm = await EchoServer.StartAsync(0, cancellationToken).ConfigureAwait(false);
+        await using (warm.ConfigureAwait(false))
         {
-            await Target.WaitServingAsync(EchoServer.Address(warm), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(10), () => false, cancellationToken);
+            await Target.WaitServingAsync(EchoServer.Address(warm), TimeProvider.System.GetTimestamp(), TimeSpan.FromSeconds(10), () => false, cancellationToken).ConfigureAwait(false);
         }
 
         var results = new List<StartupRun>();
         for (var i = 0; i < runs && !cancellationToken.IsCancellationRequested; i++)
         {
             var run = image is not null
-                ? await RunContainerAsync(image, timeout, cancellationToken)
-                : await RunProcessAsync(echo ? null : command ?? Target.DefaultCommand(), [.. Target.DefaultEnv, .. env], timeout, grace, cancellationToken);
+                ? await RunContainerAsync(image, timeout, cancellationToken).ConfigureAwait(false)
+                : await RunProcessAsync(echo ? null : command ?? Target.DefaultCommand(), [.. Target.DefaultEnv, .. env], timeout, grace, cancellationToken).ConfigureAwait(false);
             results.Add(run);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run {i + 1}: first answer {run.FirstAnswerMs:0} ms, SERVING {run.ServingMs:0} ms (CPU {run.CpuMsAtServing:0} ms), RSS {run.RssMb:0.0} MB, " +
@@ -74,14 +74,14 @@ internal static class StartupMode
     private static async Task<StartupRun> RunProcessAsync(
         string? command, IReadOnlyList<string> env, TimeSpan timeout, TimeSpan grace, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = TimeProvider.System.GetTimestamp();
         var (child, port) = command is null ? StartEcho() : Target.Start(command, env);
         using var _ = child;
-        var (first, serving) = await Target.WaitServingAsync(new Uri($"http://127.0.0.1:{port}"), started, timeout, () => child.Process.HasExited, cancellationToken);
+        var (first, serving) = await Target.WaitServingAsync(new Uri($"http://127.0.0.1:{port}"), started, timeout, () => child.Process.HasExited, cancellationToken).ConfigureAwait(false);
         var sample = ProcessSample.Read(child.Pid);
-        var stopping = Stopwatch.GetTimestamp();
-        var exit = await child.TerminateAsync(grace);
-        var stopMs = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds;
+        var stopping = TimeProvider.System.GetTimestamp();
+        var exit = await child.TerminateAsync(grace).ConfigureAwait(false);
+        var stopMs = TimeProvider.System.GetElapsedTime(stopping).TotalMilliseconds;
         return new StartupRun(first, serving, Mb(sample?.RssBytes), Math.Round(stopMs, 1), exit, CpuMs(sample));
     }
 
@@ -96,23 +96,23 @@ internal static class StartupMode
     private static async Task<StartupRun> RunContainerAsync(string image, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var name = "bench-startup-" + Guid.NewGuid().ToString("N")[..10];
-        var started = Stopwatch.GetTimestamp();
+        var started = TimeProvider.System.GetTimestamp();
         try
         {
-            await DockerAsync(["run", "-d", "--name", name, "-p", "127.0.0.1::8000", image], cancellationToken);
-            var mapped = (await DockerAsync(["port", name, "8000/tcp"], cancellationToken)).Split('\n')[0].Trim();
-            var (first, serving) = await Target.WaitServingAsync(new Uri($"http://{mapped}"), started, timeout, () => false, cancellationToken);
-            var pid = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.Pid}}", name], cancellationToken), CultureInfo.InvariantCulture);
+            await DockerAsync(["run", "-d", "--name", name, "-p", "127.0.0.1::8000", image], cancellationToken).ConfigureAwait(false);
+            var mapped = (await DockerAsync(["port", name, "8000/tcp"], cancellationToken).ConfigureAwait(false)).Split('\n')[0].Trim();
+            var (first, serving) = await Target.WaitServingAsync(new Uri($"http://{mapped}"), started, timeout, () => false, cancellationToken).ConfigureAwait(false);
+            var pid = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.Pid}}", name], cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
             var sample = ProcessSample.Read(pid);
-            var stopping = Stopwatch.GetTimestamp();
-            await DockerAsync(["stop", "-t", "10", name], cancellationToken);
-            var stopMs = Stopwatch.GetElapsedTime(stopping).TotalMilliseconds;
-            var exit = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.ExitCode}}", name], cancellationToken), CultureInfo.InvariantCulture);
+            var stopping = TimeProvider.System.GetTimestamp();
+            await DockerAsync(["stop", "-t", "10", name], cancellationToken).ConfigureAwait(false);
+            var stopMs = TimeProvider.System.GetElapsedTime(stopping).TotalMilliseconds;
+            var exit = int.Parse(await DockerAsync(["inspect", "-f", "{{.State.ExitCode}}", name], cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
             return new StartupRun(first, serving, Mb(sample?.RssBytes), Math.Round(stopMs, 1), exit, CpuMs(sample));
         }
         finally
         {
-            await DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false);
+            await DockerAsync(["rm", "-f", name], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         }
     }
 
@@ -122,13 +122,13 @@ internal static class StartupMode
         using var child = ChildProcess.Start("/usr/bin/docker", args);
         var stdout = child.Process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = child.Process.StandardError.ReadToEndAsync(cancellationToken);
-        await child.Process.WaitForExitAsync(cancellationToken);
+        await child.Process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         if (throwOnError && child.Process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"docker {string.Join(' ', args)} failed: {(await stderr).Trim()}");
+            throw new InvalidOperationException($"docker {string.Join(' ', args)} failed: {(await stderr.ConfigureAwait(false)).Trim()}");
         }
 
-        return (await stdout).Trim();
+        return (await stdout.ConfigureAwait(false)).Trim();
     }
 
     private static double? Mb(long? bytes) => bytes is null ? null : Math.Round(bytes.Value / 1048576.0, 1);

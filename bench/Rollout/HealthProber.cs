@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -29,7 +28,7 @@ internal sealed class HealthProber : IAsyncDisposable
     private readonly TimeSpan _deadline;
     private readonly List<Probe> _probes = [];
     private readonly CancellationTokenSource _stop = new();
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started = TimeProvider.System.GetTimestamp();
     private Task? _loop;
 
     public HealthProber(Uri address, TimeSpan interval, TimeSpan deadline)
@@ -46,7 +45,7 @@ internal sealed class HealthProber : IAsyncDisposable
         _deadline = deadline;
     }
 
-    public double NowMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+    public double NowMs => TimeProvider.System.GetElapsedTime(_started).TotalMilliseconds;
 
     /// <summary>The probes so far (a copy).</summary>
     public IReadOnlyList<Probe> Probes
@@ -112,7 +111,7 @@ internal sealed class HealthProber : IAsyncDisposable
                 }
             }
 
-            await Task.Delay(_interval, CancellationToken.None);
+            await Task.Delay(_interval, CancellationToken.None).ConfigureAwait(false);
         }
 
         return null;
@@ -120,10 +119,10 @@ internal sealed class HealthProber : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
-            await _loop;
+            await _loop.ConfigureAwait(false);
         }
 
         _stop.Dispose();
@@ -135,7 +134,7 @@ internal sealed class HealthProber : IAsyncDisposable
         var next = NowMs;
         while (!_stop.IsCancellationRequested)
         {
-            var probe = await ProbeOnceAsync(CancellationToken.None);
+            var probe = await ProbeOnceAsync(CancellationToken.None).ConfigureAwait(false);
             lock (_probes)
             {
                 _probes.Add(probe);
@@ -148,7 +147,7 @@ internal sealed class HealthProber : IAsyncDisposable
             {
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(wait), _stop.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), _stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

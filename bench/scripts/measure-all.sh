@@ -6,7 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 if [ $# -eq 0 ]; then
-  dotnet build -c Release services/Predictor >/dev/null
+  # The trainer's build builds the predictor and trains its default model (model/model.zip beside Predictor.dll).
+  dotnet build -c Release services/Predictor.Training >/dev/null
 fi
 dotnet build -c Release bench >/dev/null
 bench=bench/bin/Release/net10.0/Bench

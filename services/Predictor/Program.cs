@@ -1,17 +1,16 @@
 using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Http;
-using StudentPerformance.Predictor.Training;
 
-// One executable: `train` builds a model file, `generate-sample` writes the sample dataset, `probe` asks a
-// running server for its health (the container HEALTHCHECK has no shell and no grpcurl); anything else serves.
+// `probe` asks a running server for its health (the container HEALTHCHECK has no shell and no grpcurl);
+// anything else serves. Training lives in services/Predictor.Training, so serving never loads ML.NET.
 switch (args)
 {
-    case ["train", .. var rest]:
-        return await TrainCommand.RunAsync(rest);
     case ["probe", .. var rest]:
-        return await ProbeCommand.RunAsync(rest);
-    case ["generate-sample", .. var rest]:
-        return await GenerateSampleCommand.RunAsync(rest);
+        return await ProbeCommand.RunAsync(rest).ConfigureAwait(false);
+    case ["train" or "generate-sample", ..]:
+        await Console.Error.WriteLineAsync(
+            $"{args[0]} moved to the trainer: dotnet run --project services/Predictor.Training -- {args[0]} --help").ConfigureAwait(false);
+        return 2;
 }
 
 // Content root is the executable's folder, so appsettings.json is found from any working directory.
@@ -24,4 +23,4 @@ app.MapPredictor();
 app.MapFrontDoor();
 
 // Not app.Run(): the exit code must say whether the model could be served.
-return await app.RunPredictorAsync();
+return await app.RunPredictorAsync().ConfigureAwait(false);

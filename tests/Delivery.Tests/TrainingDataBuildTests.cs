@@ -40,7 +40,7 @@ public sealed class TrainingDataBuildTests : IDisposable
 
         // Assert: it got as far as training (so the failure is the data's, not a compile error) and stopped there.
         Assert.False(build.Succeeded, "the build succeeded with broken training data:\n" + build.Tail());
-        Assert.Matches(@"ERROR:.*Predictor\.dll train", build.StdErr);
+        Assert.Matches(@"ERROR:.*Predictor\.Training\.dll train", build.StdErr);
         Assert.False(await ImageExistsAsync());
     }
 
@@ -57,7 +57,7 @@ public sealed class TrainingDataBuildTests : IDisposable
 
         // Assert
         Assert.False(build.Succeeded, "the build succeeded with three rows of training data:\n" + build.Tail());
-        Assert.Matches(@"ERROR:.*Predictor\.dll train", build.StdErr);
+        Assert.Matches(@"ERROR:.*Predictor\.Training\.dll train", build.StdErr);
     }
 
     public void Dispose()

@@ -2,8 +2,6 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using StudentPerformance.Predictor.Health;
-using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Model;
 using StudentPerformance.V1;
 

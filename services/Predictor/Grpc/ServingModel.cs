@@ -14,7 +14,6 @@ public sealed class ServingModel
     {
         Bundle = bundle;
         Schema = schema;
-        Info = info;
         InfoTask = Task.FromResult(info);
     }
 
@@ -24,10 +23,10 @@ public sealed class ServingModel
 
     internal StudentSchema Schema { get; }
 
-    /// <summary>Shared, read-only answer to GetModelInfo. Never mutate it.</summary>
-    internal ModelInfo Info { get; }
-
-    /// <summary>The same answer as a completed task, so GetModelInfo allocates nothing.</summary>
+    /// <summary>
+    /// The shared, read-only answer to GetModelInfo (never mutate it), as a completed task so GetModelInfo allocates
+    /// nothing.
+    /// </summary>
     internal Task<ModelInfo> InfoTask { get; }
 
     /// <summary>Wraps a loaded bundle; throws <see cref="InvalidDataException"/> when its metadata lacks a field.</summary>

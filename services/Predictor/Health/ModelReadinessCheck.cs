@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StudentPerformance.Predictor.Grpc;
 
 namespace StudentPerformance.Predictor.Health;
 

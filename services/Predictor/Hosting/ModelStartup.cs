@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Predictor.Grpc;
-using StudentPerformance.Predictor.Health;
 using StudentPerformance.Predictor.Model;
 
 namespace StudentPerformance.Predictor.Hosting;
@@ -77,12 +76,12 @@ public sealed partial class ModelStartup(
         }
         catch (ModelLoadException ex)
         {
-            await FailAsync(string.IsNullOrEmpty(ex.ModelPath) ? path : ex.ModelPath, ex.Reason);
+            await FailAsync(string.IsNullOrEmpty(ex.ModelPath) ? path : ex.ModelPath, ex.Reason).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // Whatever went wrong, the process must not sit NOT_SERVING forever: say why in one line and exit.
-            await FailAsync(path, ex.Message);
+            await FailAsync(path, ex.Message).ConfigureAwait(false);
         }
     }
 
@@ -92,7 +91,7 @@ public sealed partial class ModelStartup(
         ExitCode = 1;
 
         // Stopping a host that is still starting makes its start fail with a second, noisier error; wait for it.
-        await _started.Task;
+        await _started.Task.ConfigureAwait(false);
         lifetime.StopApplication();
     }
 

@@ -107,7 +107,7 @@ public static partial class PredictorHostingExtensions
         var startup = app.Services.GetRequiredService<ModelStartup>();
         try
         {
-            await app.RunAsync();
+            await app.RunAsync().ConfigureAwait(false);
         }
         catch (OptionsValidationException ex)
         {

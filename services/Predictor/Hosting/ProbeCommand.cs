@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Grpc.Core;
 using Grpc.Health.V1;
@@ -11,24 +12,85 @@ namespace StudentPerformance.Predictor.Hosting;
 /// </summary>
 public static class ProbeCommand
 {
-    private const string Usage = "usage: Predictor probe [--address http://127.0.0.1:8000] [--service NAME] [--timeout 3s]";
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, TimeProvider.System, Console.Out, Console.Error);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args, TimeProvider time, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (!TryParse(args, out var address, out var service, out var timeout, out var error))
-        {
-            await Console.Error.WriteLineAsync($"probe: {error}\n{Usage}");
-            return 2;
-        }
+        ArgumentNullException.ThrowIfNull(time);
+        return CommandLineRunner.InvokeAsync(Create(time), args, stdout, stderr);
+    }
 
+    /// <summary>The command: options, validation and the action.</summary>
+    public static Command Create(TimeProvider time)
+    {
+        var address = new Option<Uri>("--address")
+        {
+            Description = "The server's gRPC address (http:// or https://).",
+            HelpName = "url",
+            DefaultValueFactory = _ => new Uri("http://127.0.0.1:8000"),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                {
+                    return uri;
+                }
+
+                result.AddError($"--address '{text}' is not an http:// or https:// URL");
+                return null;
+            },
+        };
+        var service = new Option<string>("--service")
+        {
+            Description = "The service name to ask about; empty means the whole server.",
+            HelpName = "name",
+            DefaultValueFactory = _ => "",
+        };
+        var timeout = new Option<TimeSpan>("--timeout")
+        {
+            Description = "How long to wait for the answer: 500ms, 3s, 1m or 00:00:03.",
+            HelpName = "duration",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(3),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (TryParseDuration(text, out var duration) && duration > TimeSpan.Zero)
+                {
+                    return duration;
+                }
+
+                result.AddError($"--timeout '{text}' is not a positive duration such as 3s, 500ms or 00:00:03");
+                return default;
+            },
+        };
+
+        var command = new Command("probe", "Asks a running predictor for its gRPC health; exits 0 only for SERVING.")
+        {
+            address, service, timeout,
+        };
+        command.SetAction((parse, cancellationToken) => ProbeAsync(
+            parse.GetRequiredValue(address),
+            parse.GetValue(service) ?? "",
+            parse.GetValue(timeout),
+            time,
+            parse.InvocationConfiguration.Output,
+            parse.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> ProbeAsync(
+        Uri address, string service, TimeSpan timeout, TimeProvider time, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
         using var handler = new SocketsHttpHandler { ConnectTimeout = timeout };
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
         var client = new global::Grpc.Health.V1.Health.HealthClient(channel);
         try
         {
-            var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + timeout;
-            var reply = await client.CheckAsync(new HealthCheckRequest { Service = service }, deadline: deadline);
+            var deadline = time.GetUtcNow().UtcDateTime + timeout;
+            var reply = await client.CheckAsync(new HealthCheckRequest { Service = service }, deadline: deadline, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             var status = reply.Status switch
             {
                 HealthCheckResponse.Types.ServingStatus.Serving => "SERVING",
@@ -36,55 +98,14 @@ public static class ProbeCommand
                 HealthCheckResponse.Types.ServingStatus.ServiceUnknown => "SERVICE_UNKNOWN",
                 _ => "UNKNOWN",
             };
-            Console.WriteLine(status);
+            await stdout.WriteLineAsync(status).ConfigureAwait(false);
             return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
         }
         catch (RpcException ex)
         {
-            await Console.Error.WriteLineAsync($"probe: {address}: {ex.StatusCode}: {ex.Status.Detail}");
+            await stderr.WriteLineAsync($"probe: {address}: {ex.StatusCode}: {ex.Status.Detail}").ConfigureAwait(false);
             return 1;
         }
-    }
-
-    internal static bool TryParse(string[] args, out Uri address, out string service, out TimeSpan timeout, out string error)
-    {
-        address = new Uri("http://127.0.0.1:8000");
-        service = "";
-        timeout = TimeSpan.FromSeconds(3);
-        error = "";
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (i + 1 >= args.Length)
-            {
-                error = $"'{args[i]}' needs a value";
-                return false;
-            }
-
-            var value = args[++i];
-            switch (args[i - 1])
-            {
-                case "--address" when Uri.TryCreate(value, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https":
-                    address = parsed;
-                    break;
-                case "--address":
-                    error = $"--address '{value}' is not an http:// or https:// URL";
-                    return false;
-                case "--service":
-                    service = value;
-                    break;
-                case "--timeout" when TryParseDuration(value, out var parsedTimeout) && parsedTimeout > TimeSpan.Zero:
-                    timeout = parsedTimeout;
-                    break;
-                case "--timeout":
-                    error = $"--timeout '{value}' is not a positive duration such as 3s, 500ms or 00:00:03";
-                    return false;
-                default:
-                    error = $"unknown option '{args[i - 1]}'";
-                    return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Accepts <c>500ms</c>, <c>3s</c>, <c>1m</c> or a TimeSpan such as <c>00:00:03</c>.</summary>

@@ -2,7 +2,7 @@ using Google.Rpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Prometheus;
-using StudentPerformance.Predictor.Health;
+using StudentPerformance.Predictor.Grpc;
 using TypeRegistry = Google.Protobuf.Reflection.TypeRegistry;
 
 namespace StudentPerformance.Predictor.Http;

@@ -51,7 +51,7 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         ArgumentNullException.ThrowIfNull(continuation);
         return ObserveAsync(context, async () =>
         {
-            await continuation(request, responseStream, context);
+            await continuation(request, responseStream, context).ConfigureAwait(false);
             return true;
         });
     }
@@ -74,7 +74,7 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         ArgumentNullException.ThrowIfNull(continuation);
         return ObserveAsync(context, async () =>
         {
-            await continuation(requestStream, responseStream, context);
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
             return true;
         });
     }
@@ -88,7 +88,7 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         T result;
         try
         {
-            result = await call();
+            result = await call().ConfigureAwait(false);
         }
         catch (Exception error)
         {
@@ -109,7 +109,7 @@ internal sealed class GrpcMetricsInterceptor(GrpcServerMetrics metrics, TimeProv
         TResponse response;
         try
         {
-            response = await task;
+            response = await task.ConfigureAwait(false);
         }
         catch (Exception error)
         {

@@ -6,7 +6,7 @@ namespace StudentPerformance.Predictor.Model;
 /// allocates nothing, and a test proves it matches ML.NET on every reference row.
 /// </summary>
 /// <remarks>
-/// Deliberately free of ML.NET types: the trainer folds the model (<see cref="LinearFold"/>) and saves these weights
+/// Deliberately free of ML.NET types: the trainer folds the model (services/Predictor.Training, <c>LinearFold</c>) and saves these weights
 /// in the model file, so serving builds the scorer from them and never loads Microsoft.ML.
 /// </remarks>
 internal sealed class LinearScorer

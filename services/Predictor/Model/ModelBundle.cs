@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace StudentPerformance.Predictor.Model;
 
 /// <summary>
@@ -17,20 +15,16 @@ public sealed partial class ModelBundle
     /// <summary>The file this bundle was loaded from (full path).</summary>
     public string Path { get; }
 
-    /// <summary>How long <see cref="Load"/> took: read, integrity checks, scorer construction.</summary>
-    public TimeSpan LoadDuration { get; }
-
     /// <summary>
     /// Loads and checks a model file. Throws <see cref="ModelLoadException"/> when missing or corrupt. Builds the
     /// scorer from the folded weights the trainer saved and proved against ML.NET; ML.NET itself is not loaded.
     /// </summary>
     public static ModelBundle Load(string path)
     {
-        var started = Stopwatch.GetTimestamp();
         var contents = ModelFile.Read(path);
         CheckMetadataMatchesModel(path, contents.Metadata, contents.Scorer);
         return new ModelBundle(
-            contents.Version, contents.Metadata, contents.Scorer, System.IO.Path.GetFullPath(path), Stopwatch.GetElapsedTime(started));
+            contents.Version, contents.Metadata, contents.Scorer, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Predicts one math score, clamped to 0..100. Thread-safe, allocation-free on the hot path.</summary>
@@ -56,13 +50,12 @@ public sealed partial class ModelBundle
         }
     }
 
-    private ModelBundle(string version, ModelMetadata metadata, LinearScorer scorer, string path, TimeSpan loadDuration)
+    private ModelBundle(string version, ModelMetadata metadata, LinearScorer scorer, string path)
     {
         Version = version;
         Metadata = metadata;
         _scorer = scorer;
         Path = path;
-        LoadDuration = loadDuration;
     }
 
     private static void CheckScore(float score, string field)

@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.ML;
 
 namespace StudentPerformance.Predictor.Model;
 
@@ -12,6 +11,8 @@ namespace StudentPerformance.Predictor.Model;
 /// One file, so the metadata can never drift from the weights it describes.
 /// </summary>
 /// <remarks>
+/// The format lives here, reader and writer together and free of ML.NET; the trainer in services/Predictor.Training
+/// fits the ML.NET model, folds it, proves the fold and hands both to <see cref="Write"/>.
 /// Format 2 added <c>linear.json</c>: the trainer folds the ML.NET model and proves the fold against ML.NET before
 /// saving, so start-up builds the scorer from the saved weights without loading ML.NET (which cost most of the
 /// start-up time and memory). Loading still reads every entry through and checks its CRC-32, so a corrupt file,
@@ -28,19 +29,16 @@ public static class ModelFile
     internal sealed record Contents(ModelMetadata Metadata, LinearScorer Scorer, string Version);
 
     /// <summary>
-    /// Folds <paramref name="model"/>, proves the fold against ML.NET on <paramref name="checkRows"/> and one probe row
-    /// per category value, then writes the file atomically (temp file, then rename) so a failed save never leaves
-    /// half a model behind. Returns the model version: the first 16 hex characters of the saved file's sha256.
+    /// Writes the file atomically (temp file, then rename) so a failed save never leaves half a model behind.
+    /// <paramref name="mlNetModel"/> is ML.NET's own saved model (a zip), stored as the model of record; the trainer
+    /// (services/Predictor.Training) proves <paramref name="scorer"/> against it before it calls this. Returns the
+    /// model version: the first 16 hex characters of the saved file's sha256.
     /// </summary>
-    /// <exception cref="NotSupportedException">The model is not the pipeline the scorer can fold, or the fold disagrees with ML.NET.</exception>
-    public static string Save(
-        string path, MLContext ml, ITransformer model, DataViewSchema inputSchema, ModelMetadata metadata, IEnumerable<StudentFeatures>? checkRows = null)
+    internal static string Write(string path, ModelMetadata metadata, LinearScorer scorer, ReadOnlySpan<byte> mlNetModel)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(ml);
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(metadata);
-        var scorer = LinearFold.FoldAndVerify(ml, model, inputSchema, checkRows ?? []);
+        ArgumentNullException.ThrowIfNull(scorer);
 
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -65,11 +63,8 @@ public static class ModelFile
             // ML.NET's zip is already compressed; storing it avoids compressing twice.
             var modelEntry = zip.CreateEntry(MlNetEntry, CompressionLevel.NoCompression);
             modelEntry.LastWriteTime = metadata.TrainedAt;
-            using var buffer = new MemoryStream();
-            ml.Model.Save(model, inputSchema, buffer);
-            buffer.Position = 0;
             using var entryStream = modelEntry.Open();
-            buffer.CopyTo(entryStream);
+            entryStream.Write(mlNetModel);
         }
 
         File.Move(temp, full, overwrite: true);
@@ -90,21 +85,19 @@ public static class ModelFile
         return new Contents(metadata, scorer, VersionOf(bytes));
     }
 
-    /// <summary>The model of record: ML.NET's own transformer and input schema (tests prove the scorer against it).</summary>
-    internal static (ITransformer Model, DataViewSchema InputSchema) ReadMlNetModel(string path, MLContext ml)
+    /// <summary>
+    /// The model of record's bytes (ML.NET's own zip), CRC-checked, for the trainer and the tests to load with
+    /// ML.NET. Throws <see cref="ModelLoadException"/> naming path and reason.
+    /// </summary>
+    internal static byte[] ReadMlNetModel(string path)
     {
-        ArgumentNullException.ThrowIfNull(ml);
         using var zip = OpenZip(path, ReadBytes(path));
         var entry = zip.GetEntry(MlNetEntry) ?? throw new ModelLoadException(path, $"missing {MlNetEntry}");
         try
         {
-            var buffer = new MemoryStream(ReadChecked(entry), writable: false);
-            var model = ml.Model.Load(buffer, out var schema);
-            return (model, schema);
+            return ReadChecked(entry);
         }
-#pragma warning disable CA1031 // ML.NET reports a corrupt model with many exception types; each becomes one clear reason.
-        catch (Exception e) when (e is not OutOfMemoryException)
-#pragma warning restore CA1031
+        catch (InvalidDataException e)
         {
             throw new ModelLoadException(path, $"ML.NET model unreadable: {e.Message}", e);
         }

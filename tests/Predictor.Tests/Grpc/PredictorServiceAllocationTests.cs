@@ -2,8 +2,6 @@ using Grpc.HealthCheck;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Predictor.Grpc;
-using StudentPerformance.Predictor.Health;
-using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Model;
 using StudentPerformance.Predictor.Tests.Hosting;
 using StudentPerformance.V1;

@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using StudentPerformance.Predictor.Model;
 
+using StudentPerformance.Predictor.Training;
+
 namespace StudentPerformance.Predictor.Tests.Model;
 
 /// <summary>
@@ -14,7 +16,7 @@ public sealed class LinearScorerTests(ReferenceModelFixture fixture)
     public void Score_SavedWeightsOnEveryReferenceRow_MatchMlNetWithin1e4()
     {
         var ml = new MLContext(seed: 0);
-        var (model, _) = ModelFile.ReadMlNetModel(fixture.ModelPath, ml);
+        var (model, _) = ModelSaver.ReadMlNetModel(fixture.ModelPath, ml);
         var saved = ModelFile.Read(fixture.ModelPath).Scorer;
         var rows = fixture.AllRows;
         var data = ml.Data.LoadFromEnumerable(rows.Select(r => StudentRecord.From(r.Features)));
@@ -35,7 +37,7 @@ public sealed class LinearScorerTests(ReferenceModelFixture fixture)
     public void Score_PredictionEngine_AgreesOnASingleRow()
     {
         var ml = new MLContext(seed: 0);
-        var (model, schema) = ModelFile.ReadMlNetModel(fixture.ModelPath, ml);
+        var (model, schema) = ModelSaver.ReadMlNetModel(fixture.ModelPath, ml);
         using var engine = ml.Model.CreatePredictionEngine<StudentRecord, StudentPrediction>(model, inputSchema: schema);
         var student = fixture.AllRows[0].Features;
 
@@ -48,7 +50,7 @@ public sealed class LinearScorerTests(ReferenceModelFixture fixture)
     public void FromModel_SavedMlNetModel_FoldsToExactlyTheSavedWeights()
     {
         var ml = new MLContext(seed: 0);
-        var (model, schema) = ModelFile.ReadMlNetModel(fixture.ModelPath, ml);
+        var (model, schema) = ModelSaver.ReadMlNetModel(fixture.ModelPath, ml);
 
         var refolded = LinearFold.FromModel(model, schema).ToWeights();
         var saved = ModelFile.Read(fixture.ModelPath).Scorer.ToWeights();

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.ML;
 using StudentPerformance.Predictor.Model;
 using StudentPerformance.Predictor.Tests.Support;
+using StudentPerformance.Predictor.Training;
 
 namespace StudentPerformance.Predictor.Tests.Model;
 
@@ -193,7 +194,7 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
         var model = ml.Transforms.CopyColumns("Score", nameof(OtherInput.Value)).Fit(data);
         var path = _dir.File("other.zip");
 
-        var error = Assert.Throws<NotSupportedException>(() => ModelFile.Save(path, ml, model, data.Schema, fixture.Bundle.Metadata));
+        var error = Assert.Throws<NotSupportedException>(() => ModelSaver.Save(path, ml, model, data.Schema, fixture.Bundle.Metadata));
 
         Assert.Contains("transformer chain", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(path));
@@ -206,9 +207,9 @@ public sealed class ModelLoadFailureTests(ReferenceModelFixture fixture) : IDisp
         var fields = metadata.CategoricalFields.ToArray();
         fields[1] = new CategoricalField("race_ethnicity", ["group A", "group B"]);
         var ml = new MLContext(seed: 0);
-        var (model, schema) = ModelFile.ReadMlNetModel(fixture.ModelPath, ml);
+        var (model, schema) = ModelSaver.ReadMlNetModel(fixture.ModelPath, ml);
         var path = _dir.File("mismatch.zip");
-        ModelFile.Save(path, ml, model, schema, metadata with { CategoricalFields = fields });
+        ModelSaver.Save(path, ml, model, schema, metadata with { CategoricalFields = fields });
 
         var error = Assert.Throws<ModelLoadException>(() => ModelBundle.Load(path));
 

@@ -27,7 +27,7 @@ public sealed class ReferenceModelFixture
 
     public ModelBundle Bundle { get; }
 
-    /// <summary>All 1000 rows of ../shared/data/stud.csv.</summary>
+    /// <summary>All 1000 rows of data/reference/stud.csv.</summary>
     public IReadOnlyList<LabeledStudent> AllRows { get; }
 
     /// <summary>The 200 rows of stud-test-rows-seed42.txt.</summary>

@@ -26,4 +26,18 @@ public sealed class ServingWithoutMlNetTests
         Assert.Contains(maps, l => l.EndsWith("/Predictor.dll", StringComparison.Ordinal));
         Assert.DoesNotContain(maps, l => l.Contains("/Microsoft.ML", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void ServingBuildOutput_HasNoMlNetAssemblyOrDependency()
+    {
+        // The serving project does not reference Microsoft.ML (training is services/Predictor.Training), so its
+        // build output and its dependency manifest carry none of it.
+        var output = PredictorProcess.BuildOutput;
+
+        var assemblies = Directory.EnumerateFiles(output, "Microsoft.ML*.dll").Select(Path.GetFileName).ToList();
+        var deps = File.ReadAllText(Path.Combine(output, "Predictor.deps.json"));
+
+        Assert.Empty(assemblies);
+        Assert.DoesNotContain("Microsoft.ML", deps, StringComparison.Ordinal);
+    }
 }

@@ -1,8 +1,8 @@
 namespace StudentPerformance.Predictor.Tests.Support;
 
 /// <summary>
-/// Finds the repository root by walking up from the test binaries to StudentPerformance.slnx, and the shared
-/// reference data beside it (<c>&lt;root&gt;/../shared/data</c>), which exists here and in CI.
+/// Finds the repository root by walking up from the test binaries to StudentPerformance.slnx, and the reference
+/// data committed under <c>data/reference</c> (see its README.md for origin and checksums).
 /// </summary>
 public static class RepoPaths
 {
@@ -10,13 +10,13 @@ public static class RepoPaths
 
     public static string RepoRoot => Root.Value;
 
-    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+    public static string ReferenceData => Path.Combine(RepoRoot, "data", "reference");
 
-    /// <summary>The public reference dataset (never copied into the repository).</summary>
-    public static string StudCsv => Path.Combine(SharedData, "stud.csv");
+    /// <summary>The public "Students Performance in Exams" dataset, 1000 rows.</summary>
+    public static string StudCsv => Path.Combine(ReferenceData, "stud.csv");
 
     /// <summary>The 200 test-row numbers of scikit-learn's split with random_state=42.</summary>
-    public static string StudTestRows => Path.Combine(SharedData, "stud-test-rows-seed42.txt");
+    public static string StudTestRows => Path.Combine(ReferenceData, "stud-test-rows-seed42.txt");
 
     /// <summary>The generated sample committed in the repository.</summary>
     public static string SampleCsv => Path.Combine(RepoRoot, "data", "sample", "students.csv");

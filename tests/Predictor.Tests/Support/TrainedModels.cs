@@ -43,7 +43,7 @@ public static class TrainedModels
     /// <summary>Trained like the build's default model: data/sample/students.csv, seeded 20% holdout.</summary>
     public static TrainRun Sample => SampleRun.Value;
 
-    /// <summary>Trained on ../shared/data/stud.csv without the 200 reference test rows.</summary>
+    /// <summary>Trained on data/reference/stud.csv without the 200 reference test rows.</summary>
     public static TrainRun Reference => ReferenceRun.Value;
 
     /// <summary>The path of a model trained on the committed sample (for serving tests that need any valid model).</summary>

@@ -5,7 +5,7 @@ using StudentPerformance.Predictor.Training;
 namespace StudentPerformance.Predictor.Tests.Training;
 
 /// <summary>
-/// The accuracy bar on scikit-learn's split of ../shared/data/stud.csv (random_state=42): the best public
+/// The accuracy bar on scikit-learn's split of data/reference/stud.csv (random_state=42): the best public
 /// reference, Ridge, scores R² 0.8806 and RMSE 5.390 on those 200 rows.
 /// </summary>
 public sealed class AccuracyTests

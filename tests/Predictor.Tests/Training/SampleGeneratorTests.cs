@@ -39,14 +39,29 @@ public sealed class SampleGeneratorTests
     }
 
     [Fact]
-    public async Task GenerateSampleCommand_MissingOut_FailsWithUsage()
+    public async Task GenerateSampleCommand_MissingOut_FailsNamingIt()
     {
         var stderr = new StringWriter();
 
         var exit = await GenerateSampleCommand.RunAsync(["--rows", "10"], TextWriter.Null, stderr);
 
         Assert.Equal(2, exit);
-        Assert.Contains("--out", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("generate-sample: Option '--out' is required.", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--rows", "0")]
+    [InlineData("--rows", "many")]
+    [InlineData("--seed", "x")]
+    public async Task GenerateSampleCommand_BadValue_FailsNamingTheOption(string option, string value)
+    {
+        var stderr = new StringWriter();
+
+        var exit = await GenerateSampleCommand.RunAsync(["--out", "unused.csv", option, value], TextWriter.Null, stderr);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(option, stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists("unused.csv"));
     }
 
     [Fact]
@@ -56,7 +71,7 @@ public sealed class SampleGeneratorTests
 
         Assert.Empty(rows.Errors);
         var students = rows.Rows;
-        // Category frequencies are exact at 1000 rows (../shared/data/README.md).
+        // Category frequencies are exact at 1000 rows (data/reference/README.md).
         Assert.Equal(518, students.Count(s => s.Features.Gender == "female"));
         Assert.Equal(319, students.Count(s => s.Features.RaceEthnicity == "group C"));
         Assert.Equal(59, students.Count(s => s.Features.ParentalLevelOfEducation == "master's degree"));

@@ -112,16 +112,33 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--data")]
-    [InlineData("--out", "x.zip")]
-    [InlineData("--data", "x.csv", "--out", "x.zip", "--seed", "abc")]
-    [InlineData("--data", "x.csv", "--out", "x.zip", "--colour", "red")]
-    public async Task RunAsync_BadArguments_ExitTwoWithUsage(params string[] args)
+    [InlineData("--data", new[] { "--data" })]
+    [InlineData("--data", new[] { "--out", "x.zip" })]
+    [InlineData("--out", new[] { "--data", "x.csv" })]
+    [InlineData("--seed", new[] { "--data", "x.csv", "--out", "x.zip", "--seed", "abc" })]
+    [InlineData("--min-r2", new[] { "--data", "x.csv", "--out", "x.zip", "--min-r2", "1.5" })]
+    [InlineData("--l2", new[] { "--data", "x.csv", "--out", "x.zip", "--l2", "-1" })]
+    [InlineData("--colour", new[] { "--data", "x.csv", "--out", "x.zip", "--colour", "red" })]
+    public async Task RunAsync_BadArguments_ExitTwoNamingTheOption(string option, string[] args)
     {
-        var (exit, _, stderr) = await Train(args);
+        var (exit, stdout, stderr) = await Train(args);
 
         Assert.Equal(2, exit);
-        Assert.Contains("usage:", stderr, StringComparison.Ordinal);
+        Assert.Contains(stderr.Split('\n'), line => line.StartsWith("train: ", StringComparison.Ordinal) && line.Contains(option, StringComparison.Ordinal));
+        Assert.Contains("--help", stderr, StringComparison.Ordinal);
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task RunAsync_Help_ListsEveryOptionAndExitsZero()
+    {
+        var (exit, stdout, _) = await Train("--help");
+
+        Assert.Equal(0, exit);
+        foreach (var option in new[] { "--data", "--out", "--test-rows", "--seed", "--min-r2", "--l2", "--skip-bad-rows" })
+        {
+            Assert.Contains(option, stdout, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -8,14 +9,11 @@ namespace StudentPerformance.Predictor.Training;
 
 /// <summary>
 /// The <c>train</c> command:
-/// <c>Predictor train --data F.csv --out model.zip [--test-rows R.txt] [--seed N] [--min-r2 0.6] [--l2 X] [--skip-bad-rows]</c>.
+/// <c>Predictor.Training train --data F.csv --out model.zip [--test-rows R.txt] [--seed N] [--min-r2 0.6] [--l2 X] [--skip-bad-rows]</c>.
 /// Exit codes: 0 saved; 1 below the quality floor (nothing saved); 2 bad arguments or bad data.
 /// </summary>
 public static class TrainCommand
 {
-    public const string Usage =
-        "usage: Predictor train --data F.csv --out model.zip [--test-rows R.txt] [--seed N] [--min-r2 0.6] [--l2 X] [--skip-bad-rows]";
-
     private const double HoldoutFraction = 0.2;
 
     public static Task<int> RunAsync(string[] args) => RunAsync(args, TimeProvider.System, Console.Out, Console.Error);
@@ -27,23 +25,79 @@ public static class TrainCommand
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
+        return CommandLineRunner.InvokeAsync(Create(time), args, stdout, stderr);
+    }
 
-        if (!TryParse(args, out var options, out var problem))
+    /// <summary>The command: options, validation and the action.</summary>
+    public static Command Create(TimeProvider time)
+    {
+        var defaults = new TrainerSettings();
+        var data = new Option<string>("--data")
         {
-            stderr.WriteLine($"train: {problem}");
-            stderr.WriteLine(Usage);
-            return Task.FromResult(2);
-        }
+            Description = "The training CSV (the dataset's header, snake_case or Kaggle's spelling).",
+            HelpName = "file.csv",
+            Required = true,
+        };
+        var output = new Option<string>("--out")
+        {
+            Description = "Where to write the model file (written atomically; nothing is written below the floor).",
+            HelpName = "model.zip",
+            Required = true,
+        };
+        var testRows = new Option<string?>("--test-rows")
+        {
+            Description = "A file of 0-based data-row numbers to hold out instead of a seeded 20% holdout.",
+            HelpName = "rows.txt",
+        };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "Seed of the holdout, the CV folds and SDCA's order.",
+            DefaultValueFactory = _ => defaults.Seed,
+            CustomParser = CommandLineRunner.Number<int>(_ => true, "an integer"),
+        };
+        var minR2 = new Option<double>("--min-r2")
+        {
+            Description = "The quality floor: below this holdout R², the model is not saved and the exit code is 1.",
+            DefaultValueFactory = _ => 0.6,
+            CustomParser = CommandLineRunner.Number<double>(v => v <= 1, "a number at most 1"),
+        };
+        var l2 = new Option<float>("--l2")
+        {
+            Description = "SDCA's L2 regularisation strength.",
+            DefaultValueFactory = _ => defaults.L2,
+            CustomParser = CommandLineRunner.Number<float>(v => v >= 0, "a number of 0 or more"),
+        };
+        var skipBadRows = new Option<bool>("--skip-bad-rows")
+        {
+            Description = "Train without the rows that do not parse instead of failing.",
+        };
 
-        try
+        var command = new Command("train", "Trains the model with ML.NET, proves its linear fold and writes the model file.")
         {
-            return Task.FromResult(Run(options, time, stdout, stderr));
-        }
-        catch (Exception e) when (e is CsvFormatException or FormatException or IOException or UnauthorizedAccessException)
+            data, output, testRows, seed, minR2, l2, skipBadRows,
+        };
+        command.SetAction(parse =>
         {
-            stderr.WriteLine($"train: {e.Message}");
-            return Task.FromResult(2);
-        }
+            var options = new TrainOptions(
+                parse.GetRequiredValue(data),
+                parse.GetRequiredValue(output),
+                parse.GetValue(testRows),
+                parse.GetValue(minR2),
+                parse.GetValue(skipBadRows),
+                defaults with { Seed = parse.GetValue(seed), L2 = parse.GetValue(l2) });
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
+            try
+            {
+                return Run(options, time, stdout, stderr);
+            }
+            catch (Exception e) when (e is CsvFormatException or FormatException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"train: {e.Message}");
+                return CommandLineRunner.UsageError;
+            }
+        });
+        return command;
     }
 
     private static int Run(TrainOptions options, TimeProvider time, TextWriter stdout, TextWriter stderr)
@@ -123,7 +177,7 @@ public static class TrainCommand
             // Save folds the model into the linear scorer serving uses and proves it against ML.NET on every row.
             try
             {
-                version = ModelFile.Save(
+                version = ModelSaver.Save(
                     options.Out, new MLContext(options.Settings.Seed), result.Model, result.InputSchema, metadata, data.Rows.Select(r => r.Features));
                 stdout.WriteLine(Invariant($"saved {options.Out} (model version {version}; its linear fold matches ML.NET within {LinearFold.Tolerance:G} on all {data.Rows.Count} rows)"));
             }
@@ -156,63 +210,6 @@ public static class TrainCommand
         bool Saved);
 
     private sealed record TrainOptions(string Data, string Out, string? TestRows, double MinR2, bool SkipBadRows, TrainerSettings Settings);
-
-    private static bool TryParse(string[] args, out TrainOptions options, out string problem)
-    {
-        options = null!;
-        string? data = null, output = null, testRows = null;
-        double minR2 = 0.6;
-        var skipBad = false;
-        var settings = new TrainerSettings();
-        for (var i = 0; i < args.Length; i++)
-        {
-            var name = args[i];
-            if (name == "--skip-bad-rows")
-            {
-                skipBad = true;
-                continue;
-            }
-
-            if (i + 1 >= args.Length)
-            {
-                problem = $"{name} needs a value";
-                return false;
-            }
-
-            var value = args[++i];
-            switch (name)
-            {
-                case "--data": data = value; break;
-                case "--out": output = value; break;
-                case "--test-rows": testRows = value; break;
-                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed):
-                    settings = settings with { Seed = seed };
-                    break;
-                case "--min-r2" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var floor) && floor <= 1:
-                    minR2 = floor;
-                    break;
-                case "--l2" when float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var l2) && l2 >= 0:
-                    settings = settings with { L2 = l2 };
-                    break;
-                case "--seed" or "--min-r2" or "--l2":
-                    problem = $"{name} '{value}' is not a valid value";
-                    return false;
-                default:
-                    problem = $"unknown option '{name}'";
-                    return false;
-            }
-        }
-
-        if (data is null || output is null)
-        {
-            problem = "--data and --out are required";
-            return false;
-        }
-
-        options = new TrainOptions(data, output, testRows, minR2, skipBad, settings);
-        problem = "";
-        return true;
-    }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

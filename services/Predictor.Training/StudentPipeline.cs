@@ -1,7 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Trainers;
 
-namespace StudentPerformance.Predictor.Model;
+using StudentPerformance.Predictor.Model;
+
+namespace StudentPerformance.Predictor.Training;
 
 /// <summary>
 /// The ML.NET pipeline: one-hot the five categoricals, standardise the two scores, concatenate, regress.

@@ -4,7 +4,9 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Transforms;
 
-namespace StudentPerformance.Predictor.Model;
+using StudentPerformance.Predictor.Model;
+
+namespace StudentPerformance.Predictor.Training;
 
 /// <summary>
 /// Folds the fitted ML.NET pipeline into a <see cref="LinearScorer"/> and proves the fold against ML.NET itself.

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace StudentPerformance.Predictor.Hosting;
+namespace StudentPerformance.Predictor.Grpc;
 
 /// <summary>Serving settings, bound from the <c>Predictor</c> section (env vars: <c>Predictor__Key</c>).</summary>
 public sealed class PredictorOptions

@@ -1,6 +1,8 @@
 using Microsoft.ML.Data;
 
-namespace StudentPerformance.Predictor.Model;
+using StudentPerformance.Predictor.Model;
+
+namespace StudentPerformance.Predictor.Training;
 
 /// <summary>The ML.NET row type: one student with its label. Column names follow the dataset.</summary>
 /// <remarks>ML.NET binds rows by reflection over public properties, so this type must be public and mutable.</remarks>

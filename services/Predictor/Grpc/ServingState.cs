@@ -1,8 +1,7 @@
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
-using StudentPerformance.Predictor.Grpc;
 
-namespace StudentPerformance.Predictor.Health;
+namespace StudentPerformance.Predictor.Grpc;
 
 /// <summary>
 /// The one truth about readiness: NOT_SERVING until the model is loaded and warmed, SERVING after, and

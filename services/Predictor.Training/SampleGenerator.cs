@@ -10,7 +10,7 @@ namespace StudentPerformance.Predictor.Training;
 /// <remarks>
 /// Categories follow the dataset's frequencies exactly (largest-remainder counts, shuffled per column). The
 /// three scores are a linear model of the categories plus correlated Gaussian noise; the effects and the
-/// residual covariance were fitted once, by least squares, on ../shared/data/stud.csv, and only those
+/// residual covariance were fitted once, by least squares, on data/reference/stud.csv, and only those
 /// statistics live here. Everything is plain arithmetic on a seeded System.Random (noise is Irwin–Hall: the sum
 /// of twelve uniforms), so a seed gives the same file on every platform.
 /// </remarks>
@@ -21,7 +21,7 @@ public static class SampleGenerator
 
     private sealed record Column(string Name, string[] Values, int[] Counts, double[] Math, double[] Reading, double[] Writing);
 
-    // Counts per 1000 rows as in ../shared/data/README.md; effects are relative to the first value of each column.
+    // Counts per 1000 rows as in data/reference/README.md; effects are relative to the first value of each column.
     private static readonly Column[] Columns =
     [
         new(StudentColumns.Gender, ["female", "male"], [518, 482], [0, 4.995], [0, -7.071], [0, -9.096]),
