@@ -99,7 +99,7 @@ public sealed class GoldenSetReaderTests : IDisposable
         var set = GoldenSetReader.Load(path, minRows: 50);
 
         Assert.Equal(200, set.Rows.Count);
-        Assert.Equal("e6f42fa9739dc12cbcc0884807c6c6f3045293364222701af96aef353b901cc4", set.Sha256);
+        Assert.Equal("ef5c99d3b1862709af8f594f501498c8997140f5d748a932df7a7f9f5c47a13c", set.Sha256);
     }
 
     public void Dispose() => _folder.Delete(recursive: true);
