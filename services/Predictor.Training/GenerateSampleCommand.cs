@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using StudentPerformance.Predictor.Hosting;
 
 namespace StudentPerformance.Predictor.Training;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Training;
 
 // The trainer's command line: `train` writes a model file, `generate-sample` the sample dataset. The serving

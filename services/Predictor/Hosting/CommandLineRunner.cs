@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Numerics;
 
 namespace StudentPerformance.Predictor.Hosting;
 
@@ -51,4 +54,22 @@ internal static class CommandLineRunner
             ProcessTerminationTimeout = null,
         }).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A <c>CustomParser</c> for a number with a condition: the value when it parses (invariant culture) and meets
+    /// <paramref name="valid"/>; otherwise an error naming the option, "--rows must be at least 1, got '0'".
+    /// </summary>
+    public static Func<ArgumentResult, T> Number<T>(Func<T, bool> valid, string requirement)
+        where T : INumber<T> => result =>
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && valid(value))
+        {
+            return value;
+        }
+
+        var name = result.Parent is OptionResult option ? option.Option.Name : result.Argument.Name;
+        result.AddError($"{name} must be {requirement}, got '{text}'");
+        return T.Zero;
+    };
 }
