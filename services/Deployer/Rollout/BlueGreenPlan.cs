@@ -375,7 +375,7 @@ internal sealed class BlueGreenPlan(
             await edge.SwitchAsync(Layout(live), ct).ConfigureAwait(false);
         }
 
-        if (current.Servers.Any(s => s.Slot == live.Other() && s.Admin != EdgeAdminState.Maintenance))
+        if (current.Servers.Concat(current.Standbys).Any(s => s.Slot == live.Other() && s.Admin != EdgeAdminState.Maintenance))
         {
             var drained = await edge.DrainAsync(live.Other(), ct).ConfigureAwait(false);
             metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);
