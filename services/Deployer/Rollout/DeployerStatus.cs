@@ -60,4 +60,10 @@ public sealed record StatusSnapshot(
 
     /// <summary>The <c>Deployer:Container:Hardening:*</c> settings the live container does not carry.</summary>
     public IReadOnlyList<string> LiveHardeningDifferences { get; init; } = [];
+
+    /// <summary>The live container is crash-looping outside a rollout, or null.</summary>
+    public CrashLoopStatus? CrashLoop { get; init; }
 }
+
+/// <summary>The live container restarted <see cref="Restarts"/> times within <see cref="Window"/>.</summary>
+public sealed record CrashLoopStatus(string Container, int Restarts, TimeSpan Window, DateTimeOffset DetectedAt);
