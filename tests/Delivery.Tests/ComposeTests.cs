@@ -67,10 +67,13 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             // Assert: the deployer rolls the pushed image out into the blue slot behind the edge it created.
             await Wait.UntilAsync(
                 async () => (await StatusAsync(http)) is { } status
-                    && status.TryGetProperty("liveSlot", out var live) && live.ValueKind == JsonValueKind.String
-                    && status.GetProperty("rolloutInProgress").ValueKind == JsonValueKind.False,
+                    && status.GetProperty("strategy").GetString() == "BlueGreen"
+                    && status.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last
+                    && last.GetProperty("outcome").GetString() == "Succeeded"
+                    && status.GetProperty("rolloutInProgress").ValueKind == JsonValueKind.False
+                    && status.GetProperty("liveSlot").ValueKind == JsonValueKind.String,
                 RolloutTimeout,
-                "deployer /status liveSlot, no rollout in progress",
+                "deployer /status: a BlueGreen rollout Succeeded, none in progress",
                 () => LogsAsync("deployer"));
             var liveSlot = (await StatusAsync(http))!.Value.GetProperty("liveSlot").GetString();
             Assert.Equal("true", await DockerCli.InspectAsync(EdgeName, "{{.State.Running}}"));
