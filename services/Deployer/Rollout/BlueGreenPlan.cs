@@ -133,7 +133,7 @@ internal sealed class BlueGreenPlan(
         ContainerInfo started;
         try
         {
-            started = await docker.RunAsync(spec, ct).ConfigureAwait(false);
+            started = await steps.WithImageAsync(slot.Run, () => docker.RunAsync(spec, ct), ct).ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex) when (!ex.IsTransient)
         {
