@@ -318,12 +318,17 @@ internal sealed class BlueGreenPlan(
         }
 
         run.Swapped = true;
-        var outcome = await SwitchBackAsync(run, candidate, previous, ct).ConfigureAwait(false);
-        if (outcome == RolloutOutcome.Failed)
+        RolloutOutcome outcome;
+        if (await docker.InspectAsync(SlotName(previous), ct).ConfigureAwait(false) is { State.Running: true })
         {
-            // The previous slot is gone, so the candidate stays live; it is rolled out again (and gated) only if the
-            // tag moves, so keep its container and say so.
+            outcome = await SwitchBackAsync(run, candidate, previous, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            // The previous slot is gone, so the candidate stays live: nothing says it is bad, and removing it would
+            // leave nothing at all. It is not recorded as good either; say so.
             Log.KeptInterruptedCandidate(logger, run.Id, SlotName(candidate));
+            outcome = RolloutOutcome.Failed;
         }
 
         state.Update(s => s with { ActiveSlotRollout = null });

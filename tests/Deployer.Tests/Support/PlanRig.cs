@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Edge;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Rollout;
 
@@ -16,11 +17,13 @@ internal sealed class PlanRig : IDisposable
     public const string Repository = "127.0.0.1:5000/student-performance";
     public const string V1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     public const string V2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    public const string EdgeDigest = "sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
 
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("sp-plan-").FullName;
     private readonly Lazy<RolloutPlan> _plan;
     private readonly Lazy<StateStore> _state;
     private readonly Lazy<RolloutSteps> _steps;
+    private readonly Lazy<BlueGreenPlan> _blueGreen;
 
     public PlanRig()
     {
@@ -36,6 +39,20 @@ internal sealed class PlanRig : IDisposable
             Steps,
             Time,
             Logs));
+        Engine.AddLocalImage("edge", EdgeDigest, ImageBehaviour.Healthy);
+        Edge = new InMemoryEdge(Engine, EdgeOptions, Layout);
+        _blueGreen = new(() => new BlueGreenPlan(
+            Engine,
+            Edge,
+            Probe,
+            Options.Create(Container),
+            Options.Create(EdgeOptions),
+            Options.Create(Preflight),
+            Steps,
+            _state.Value,
+            Metrics,
+            Time,
+            BlueGreenLogs));
         _steps = new(() => new RolloutSteps(
             Engine,
             Registry,
@@ -76,7 +93,49 @@ internal sealed class PlanRig : IDisposable
 
     public RolloutSteps Steps => _steps.Value;
 
-    public IPredictorProbe Probe => new EngineProbe(Engine, Preflight);
+    public IPredictorProbe Probe => new EngineProbe(Engine, Preflight, this);
+
+    /// <summary>BlueGreen: the public port is 18000 (<see cref="Container"/>), the slots listen on 18100 and 28100.</summary>
+    public EdgeOptions EdgeOptions { get; } = new()
+    {
+        Image = $"edge@{EdgeDigest}",
+        Name = "predictor-edge",
+        BluePorts = ["18100:8000", "18180:8080"],
+        GreenPorts = ["28100:8000", "28180:8080"],
+    };
+
+    public InMemoryEdge Edge { get; }
+
+    public BlueGreenPlan BlueGreen => _blueGreen.Value;
+
+    public ListLogger<BlueGreenPlan> BlueGreenLogs { get; } = new();
+
+    public EdgeLayout Layout(EdgeSlot live) => EdgeLayout.Create(ContainerSpecFactory.Bindings(Container), Container.GrpcPort, EdgeOptions, live);
+
+    /// <summary>A slot container of <paramref name="digest"/>, as an earlier rollout left it.</summary>
+    public void ExistingSlot(EdgeSlot slot, string digest, string status = "running", ImageBehaviour? behaviour = null)
+    {
+        Engine.AddLocalImage(Repository, digest, behaviour ?? ImageBehaviour.Healthy);
+        Engine.AddContainer(SlotContainer.Spec(Container, EdgeOptions, slot, Repository, digest, "earlier"), status);
+    }
+
+    /// <summary>The edge runs and its file names <paramref name="live"/>, as after an earlier rollout.</summary>
+    public async Task ExistingEdgeAsync(EdgeSlot live)
+    {
+        await Edge.WriteConfigAsync(Layout(live), CancellationToken.None);
+        Engine.AddContainer(EdgeContainer.Spec(EdgeOptions), "running");
+    }
+
+    /// <summary>What a client calling the public port gets: the model digest that answers, or null.</summary>
+    public async Task<string?> PublicDigestAsync()
+    {
+        if (Edge.Route() is not { } slot)
+        {
+            return null;
+        }
+
+        return (await InspectAsync(SlotContainer.Name(Container.Name, slot)))?.DeployedDigest;
+    }
 
     public ContainerSpecOptions Container { get; } = new() { Name = "predictor", Ports = ["127.0.0.1:18000:8000"] };
 
@@ -119,15 +178,21 @@ internal sealed class PlanRig : IDisposable
     public void Dispose() => Directory.Delete(_stateDirectory, recursive: true);
 
     /// <summary>Answers as the predictor in the container behind the port would.</summary>
-    private sealed class EngineProbe(InMemoryContainerRuntime engine, PreflightOptions preflight) : IPredictorProbe
+    /// <summary>Under BlueGreen the public port is the edge's: it answers as the slot the edge routes to.</summary>
+    private sealed class EngineProbe(InMemoryContainerRuntime engine, PreflightOptions preflight, PlanRig rig) : IPredictorProbe
     {
         public Task<bool> IsServingAsync(Uri address, TimeSpan timeout, CancellationToken cancellationToken) =>
-            Task.FromResult(engine.ServingBehindPort(address.Port)?.Serves == true);
+            Task.FromResult(Behind(address.Port)?.Serves == true);
 
         public Task<GoldenVerdict> CheckGoldenAsync(Uri address, TimeSpan timeout, CancellationToken cancellationToken) =>
-            Task.FromResult(engine.ServingBehindPort(address.Port) is { Serves: true } behaviour
+            Task.FromResult(Behind(address.Port) is { Serves: true } behaviour
                 ? GoldenCheck.Judge(behaviour.GoldenScore, preflight.MinScore, preflight.MaxScore)
                 : new GoldenVerdict(false, null, "golden Predict failed: Unavailable"));
+
+        private ImageBehaviour? Behind(int port) =>
+            engine.ServingBehindPort(port) ?? (rig.Edge.Route() is { } slot && rig.Edge.ConfiguredLiveSlot() is not null && port == PublicPort ? engine.ServingBehindPort(rig.Edge.Port(slot)) : null);
+
+        private int PublicPort => ContainerSpecFactory.Bindings(rig.Container)[0].HostPort;
     }
 
     private sealed class NoHttpClients : IHttpClientFactory
