@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Deployer.Tests.Support;
 using Docker.DotNet.Models;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace Deployer.Tests.EndToEnd;
 
@@ -132,14 +129,8 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
     [Fact]
     public async Task CrashLoopAfterCommit_IsReportedNotRolledBack_AndTheOperatorRollsBackThroughTheEdge()
     {
-        var events = new ConcurrentQueue<string>();
-        var (hook, hookAddress) = await LocalRegistryLoopback.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            events.Enqueue(await reader.ReadToEndAsync());
-            return Results.NoContent();
-        }));
-        await using var hookApp = hook;
+        await using var hook = await WebhookSink.StartAsync();
+        var events = hook.Events;
         await _rig.PushAsync(PredictorImages.V1);
         // No bake: the image that stops itself 20 s after each start is committed, then loops under unless-stopped.
         var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
@@ -147,7 +138,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
             ["Deployer:HealthGate:BakeTime"] = "00:00:00",
             ["Deployer:CrashLoop:MaxRestarts"] = "2",
             ["Deployer:CrashLoop:Window"] = "00:05:00",
-            ["Deployer:Webhook:Url"] = new Uri(hookAddress, "/hook").ToString(),
+            ["Deployer:Webhook:Url"] = hook.Url,
         }));
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var looping = await _rig.PushAsync(PredictorImages.ExitsLater);
@@ -161,7 +152,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         Assert.Equal(live, status.GetProperty("liveSlot").GetString());
         Assert.Equal(looping, status.GetProperty("runningDigest").GetString());
         Assert.Contains("deployer_live_crash_loop 1", await deployer.GetAsync("/metrics"), StringComparison.Ordinal);
-        await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains("\"event\":\"crash-loop\"", StringComparison.Ordinal))), Long, "the crash-loop webhook", () => string.Join('\n', events));
+        await hook.WaitForAsync("crash-loop", Long);
 
         using var response = await deployer.PostAsync("/rollback");
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);

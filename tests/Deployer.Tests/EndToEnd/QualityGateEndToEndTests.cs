@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Deployer.Tests.Support;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using StudentPerformance.Deployer.Hosting;
 using StudentPerformance.V1;
 using Xunit.Abstractions;
@@ -88,16 +85,10 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
     public async Task QualityGate_ModelWithAnotherSeed_RollsOutWithBothFiguresInStatusAndWebhook()
     {
         // Arrange
-        var events = new ConcurrentQueue<string>();
-        var (hook, hookAddress) = await LocalRegistryLoopback.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            events.Enqueue(await reader.ReadToEndAsync());
-            return Results.NoContent();
-        }));
-        await using var hookApp = hook;
+        await using var hook = await WebhookSink.StartAsync();
+        var events = hook.Events;
         await _rig.PushAsync(PredictorImages.V1);
-        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = new Uri(hookAddress, "/hook").ToString() });
+        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = hook.Url });
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
 
         // Act

@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using Deployer.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace Deployer.Tests.EndToEnd;
 
@@ -228,16 +225,10 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
     [Fact]
     public async Task Admin_RollbackAfterV2_ServesV1QuarantinesV2AndNotifies()
     {
-        var events = new ConcurrentQueue<string>();
-        var (hook, hookAddress) = await LocalRegistryLoopback.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            events.Enqueue(await reader.ReadToEndAsync());
-            return Results.NoContent();
-        }));
-        await using var hookApp = hook;
+        await using var hook = await WebhookSink.StartAsync();
+        var events = hook.Events;
         await _rig.PushAsync(PredictorImages.V1);
-        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = new Uri(hookAddress, "/hook").ToString() });
+        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = hook.Url });
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var v2 = await _rig.PushAsync(PredictorImages.V2);
         await WaitForRolloutAsync(deployer, v2, "Succeeded");
@@ -247,7 +238,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         Assert.Contains(v2, await deployer.QuarantinedAsync());
-        await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains("\"event\":\"rollback\"", StringComparison.Ordinal))), Long, "the rollback webhook", () => string.Join('\n', events));
+        await hook.WaitForAsync("rollback", Long);
         Assert.Contains(events, e => e.Contains("\"event\":\"success\"", StringComparison.Ordinal) && e.Contains(v2, StringComparison.Ordinal));
         await deployer.WaitForMoreAsync(Checks, 2, Long);
         Assert.Equal("Quarantined", (await deployer.StatusAsync()).GetProperty("lastCheckResult").GetString());
