@@ -68,6 +68,26 @@ public sealed class RolloutPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task DeployAsync_NewContainerDiesDuringTheBake_RestoresTheKeptPreviousAndQuarantines()
+    {
+        _rig.LiveV1AndPushedV2(ImageBehaviour.Healthy);
+        _rig.HealthGate.StableFor = TimeSpan.FromSeconds(1);
+        _rig.HealthGate.BakeTime = TimeSpan.FromDays(1);
+        var deploy = _rig.Plan.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+        await WaitUntilAsync(async () => (await _rig.Plan.DescribeAsync(CancellationToken.None)).RolloutPhase == "bake");
+        // Under Recreate the bake keeps the stopped previous container until it ends.
+        Assert.Equal("exited", (await _rig.InspectAsync("predictor-previous"))!.State.Status);
+        _rig.Engine.Kill("predictor", 137);
+
+        var record = await deploy;
+
+        Assert.Equal(RolloutOutcome.RolledBack, record.Outcome);
+        Assert.StartsWith("bake failed", record.Detail, StringComparison.Ordinal);
+        Assert.True(_rig.IsQuarantined(V2));
+        await AssertServesAsync(V1);
+    }
+
+    [Fact]
     public async Task DeployAsync_EngineRefusesCreate_RollsBackAndQuarantines()
     {
         _rig.LiveV1AndPushedV2(ImageBehaviour.Healthy);
@@ -361,6 +381,16 @@ public sealed class RolloutPlanTests : IDisposable
     }
 
     public void Dispose() => _rig.Dispose();
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (!await condition())
+        {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the rollout did not reach the bake");
+            await Task.Yield();
+        }
+    }
 
     private async Task AssertServesAsync(string digest)
     {
