@@ -19,6 +19,7 @@ internal sealed record ClientResult(string Client, long Calls, long Failed, IRea
             .Where(kv => kv.Value != 0).ToDictionary(kv => kv.Key, kv => kv.Value),
     };
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public string CodesText => string.Join(' ', Codes.Select(kv => $"{kv.Key}={kv.Value}"));
 }
 
