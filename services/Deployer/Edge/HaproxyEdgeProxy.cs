@@ -30,6 +30,23 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         Log.ConfigWritten(_logger, path, layout.Live);
     }
 
+    public async Task<bool> EnsureConfigAsync(EdgeLayout layout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var path = Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName);
+        var wanted = HaproxyConfig.Render(layout, _options);
+        if (File.Exists(path) && await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false) == wanted)
+        {
+            return false;
+        }
+
+        await HaproxyConfig.WriteAsync(_options.ConfigDirectory, wanted, cancellationToken).ConfigureAwait(false);
+        Log.ConfigWritten(_logger, path, layout.Live);
+        return true;
+    }
+
+    public EdgeSlot? ConfiguredLiveSlot() => HaproxyConfig.ReadLiveSlot(Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName));
+
     public async Task SwitchAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(layout);

@@ -13,6 +13,15 @@ public interface IEdgeProxy
     Task WriteConfigAsync(EdgeLayout layout, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Writes the configuration for <paramref name="layout"/> unless the file already says exactly that. True when it
+    /// wrote: a running edge still runs what it read at its start and must restart to apply it.
+    /// </summary>
+    Task<bool> EnsureConfigAsync(EdgeLayout layout, CancellationToken cancellationToken);
+
+    /// <summary>The live slot the configuration file names, or null when there is no file yet.</summary>
+    EdgeSlot? ConfiguredLiveSlot();
+
+    /// <summary>
     /// Makes <paramref name="layout"/>'s live slot take every new call: writes the file, enables the slot, waits until
     /// the edge's own checks see it UP in every backend, then puts the other slot in drain (no new calls; in-flight
     /// ones finish). Throws <see cref="EdgeSwitchException"/> when the slot does not come UP in time; then the other

@@ -5,6 +5,7 @@ using Polly.Retry;
 using Polly.Timeout;
 using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Edge;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
@@ -55,7 +56,14 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<RolloutNotifier>();
         services.AddQualityGate();
         services.TryAddSingleton<QualityGateStep>();
+        services.TryAddSingleton<RolloutSteps>();
         services.TryAddSingleton<RolloutPlan>();
+        services.AddEdgeProxy();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeOptions>, EdgeLayoutValidator>());
+        services.TryAddSingleton<BlueGreenPlan>();
+        services.TryAddSingleton<IRolloutStrategy>(sp => sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Strategy == RolloutStrategy.BlueGreen
+            ? sp.GetRequiredService<BlueGreenPlan>()
+            : sp.GetRequiredService<RolloutPlan>());
         services.TryAddSingleton<DeployerWorker>();
 
         // The lock is taken before the worker starts, so a second instance stops before touching anything.
@@ -77,6 +85,7 @@ public static class DeployerHostExtensions
         services.AddValidatedOptions<DiskGuardOptions>(DiskGuardOptions.SectionName);
         services.AddValidatedOptions<PreflightOptions>(PreflightOptions.SectionName);
         services.AddValidatedOptions<HealthGateOptions>(HealthGateOptions.SectionName);
+        services.AddValidatedOptions<CrashLoopOptions>(CrashLoopOptions.SectionName);
         services.AddValidatedOptions<WebhookOptions>(WebhookOptions.SectionName);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.SectionName);
         return services;

@@ -21,6 +21,7 @@ internal sealed class DeployerOptionsValidator :
     IValidateOptions<DiskGuardOptions>,
     IValidateOptions<PreflightOptions>,
     IValidateOptions<HealthGateOptions>,
+    IValidateOptions<CrashLoopOptions>,
     IValidateOptions<WebhookOptions>,
     IValidateOptions<AdminOptions>
 {
@@ -33,6 +34,11 @@ internal sealed class DeployerOptionsValidator :
         if (string.IsNullOrWhiteSpace(options.StateDirectory))
         {
             errors.Add($"{DeployerOptions.SectionName}:StateDirectory must name a folder.");
+        }
+
+        if (!Enum.IsDefined(options.Strategy))
+        {
+            errors.Add($"{DeployerOptions.SectionName}:Strategy must be Recreate or BlueGreen.");
         }
 
         return Result(errors);
@@ -167,6 +173,24 @@ internal sealed class DeployerOptionsValidator :
             errors.Add($"{S}:StableFor ({options.StableFor}) must be at least 0 and shorter than {S}:Deadline ({options.Deadline}).");
         }
 
+        if (options.BakeTime < TimeSpan.Zero || options.BakeTime > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{S}:BakeTime ({options.BakeTime}) must be between 00:00:00 (no bake) and 1.00:00:00.");
+        }
+
+        return Result(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, CrashLoopOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        RequirePositive(errors, $"{CrashLoopOptions.SectionName}:Window", options.Window);
+        if (options.MaxRestarts < 1)
+        {
+            errors.Add($"{CrashLoopOptions.SectionName}:MaxRestarts ({options.MaxRestarts}) must be at least 1.");
+        }
+
         return Result(errors);
     }
 
@@ -213,4 +237,29 @@ internal sealed class DeployerOptionsValidator :
         && name.Length <= 100
         && char.IsAsciiLetterOrDigit(name[0])
         && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
+}
+
+/// <summary>
+/// Under <c>Deployer:Strategy</c> = <c>BlueGreen</c>, the edge's layout must be buildable from
+/// <c>Deployer:Container:Ports</c> and <c>Deployer:Edge:*</c>: every public port has a loopback port in each slot.
+/// </summary>
+internal sealed class EdgeLayoutValidator(IOptions<DeployerOptions> deployer, IOptions<ContainerSpecOptions> container) : IValidateOptions<Edge.EdgeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, Edge.EdgeOptions options)
+    {
+        if (deployer.Value.Strategy != RolloutStrategy.BlueGreen)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        try
+        {
+            Edge.EdgeLayout.Create(ContainerSpecFactory.Bindings(container.Value), container.Value.GrpcPort, options, Edge.EdgeSlot.Blue);
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail(ex.Message.Split(" (Parameter", 2)[0]);
+        }
+    }
 }

@@ -217,6 +217,92 @@ public sealed class HealthGate
     }
 }
 
+/// <summary>
+/// Judges the bake that follows the gate: for <c>bakeTime</c> the new container must not exit, restart or fail
+/// <see cref="FailedProbesAllowed"/> health checks in a row. One failed probe is forgiven: a 1 s probe can time out
+/// on a loaded host while the container serves.
+/// </summary>
+public sealed class BakeWatch
+{
+    public const int FailedProbesAllowed = 1;
+    private readonly TimeSpan _bakeTime;
+    private readonly int _initialRestarts;
+    private readonly TimeProvider _time;
+    private readonly long _started;
+    private int _failedInARow;
+
+    public BakeWatch(TimeSpan bakeTime, int initialRestarts, TimeProvider time)
+    {
+        _bakeTime = bakeTime;
+        _initialRestarts = initialRestarts;
+        _time = time;
+        _started = time.GetTimestamp();
+    }
+
+    public GateVerdict Observe(bool serving, ContainerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.IsDown)
+        {
+            return GateVerdict.Fail($"during the bake the container stopped (status {state.Status}, exit code {state.ExitCode})");
+        }
+
+        if (state.RestartCount > _initialRestarts || state.Restarting)
+        {
+            return GateVerdict.Fail($"during the bake the container restarted {Math.Max(1, state.RestartCount - _initialRestarts)} time(s)");
+        }
+
+        _failedInARow = serving ? 0 : _failedInARow + 1;
+        if (_failedInARow > FailedProbesAllowed)
+        {
+            return GateVerdict.Fail($"during the bake {_failedInARow} health checks in a row were not SERVING");
+        }
+
+        return _time.GetElapsedTime(_started) >= _bakeTime ? GateVerdict.Pass : GateVerdict.Pending;
+    }
+}
+
+/// <summary>
+/// Counts the live container's restarts outside any bake. A crash loop is <c>maxRestarts</c> restarts within
+/// <c>window</c>; it is reported, not rolled back.
+/// </summary>
+public sealed class CrashLoopWatch(TimeSpan window, int maxRestarts, TimeProvider time)
+{
+    private readonly Queue<(long At, int Restarts)> _seen = new();
+    private string? _containerId;
+
+    /// <summary>Restarts counted in the window at the last observation.</summary>
+    public int RecentRestarts { get; private set; }
+
+    /// <summary>Records the live container's restart count; true while it restarted at least <c>maxRestarts</c> times within the window.</summary>
+    public bool Observe(string containerId, int restartCount)
+    {
+        var now = time.GetTimestamp();
+        if (containerId != _containerId)
+        {
+            // A new container (a rollout, a repair) starts its own count.
+            _seen.Clear();
+            _containerId = containerId;
+        }
+
+        _seen.Enqueue((now, restartCount));
+        while (_seen.Count > 1 && time.GetElapsedTime(_seen.Peek().At, now) > window)
+        {
+            _seen.Dequeue();
+        }
+
+        RecentRestarts = restartCount - _seen.Peek().Restarts;
+        return RecentRestarts >= maxRestarts;
+    }
+
+    public void Reset()
+    {
+        _seen.Clear();
+        _containerId = null;
+        RecentRestarts = 0;
+    }
+}
+
 public sealed record GateVerdict(GateStatus Status, string Reason)
 {
     public static readonly GateVerdict Pass = new(GateStatus.Passed, "SERVING and stable");

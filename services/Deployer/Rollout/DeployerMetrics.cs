@@ -27,7 +27,28 @@ public sealed class DeployerMetrics
         DiskLow = factory.CreateGauge("deployer_disk_low", "1 while Docker's data root has less free space than Deployer:Disk:MinFreeMiB.");
         LiveHardened = factory.CreateGauge("deployer_live_container_hardened", "1 when the live container carries Deployer:Container:Hardening, 0 when not (an adopted container until the next rollout).",
             new GaugeConfiguration { SuppressInitialValue = true });
+        EdgeSwitch = factory.CreateHistogram("deployer_edge_switch_seconds", "Time the edge took to send new calls to another slot, by result (ok, failed).",
+            new HistogramConfiguration { LabelNames = ["result"], Buckets = Histogram.ExponentialBuckets(0.01, 2, 12) });
+        EdgeDrain = factory.CreateHistogram("deployer_edge_drain_seconds", "Time from draining a slot to its last call in flight finishing (or the drain timeout).",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.01, 2, 14) });
+        EdgeDrainCutCalls = factory.CreateCounter("deployer_edge_drain_cut_calls_total", "Calls still in flight on a drained slot when Deployer:Edge:DrainTimeout ended them.");
+        EdgeReachable = factory.CreateGauge("deployer_edge_reachable", "1 when the edge's runtime API answered at the last tick (BlueGreen).",
+            new GaugeConfiguration { SuppressInitialValue = true });
+        Bakes = factory.CreateCounter("deployer_bake_total", "Bakes after the health gate by result (passed, failed).", "result");
+        LiveCrashLoop = factory.CreateGauge("deployer_live_crash_loop", "1 while the live container restarted Deployer:CrashLoop:MaxRestarts times within Deployer:CrashLoop:Window.");
     }
+
+    public Histogram EdgeSwitch { get; }
+
+    public Histogram EdgeDrain { get; }
+
+    public Counter EdgeDrainCutCalls { get; }
+
+    public Gauge EdgeReachable { get; }
+
+    public Counter Bakes { get; }
+
+    public Gauge LiveCrashLoop { get; }
 
     public CollectorRegistry Registry { get; }
 
@@ -50,6 +71,7 @@ public sealed class DeployerMetrics
     public Gauge QualityGateCandidateRmse { get; }
 
     public Gauge QualityGateLiveRmse { get; }
+
     public Gauge DiskFreeBytes { get; }
 
     public Gauge DiskLow { get; }

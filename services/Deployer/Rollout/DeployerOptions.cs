@@ -13,6 +13,13 @@ public sealed class DeployerOptions
     /// <summary><c>Deploy</c> rolls out new digests; <c>Monitor</c> only checks and reports (dry run).</summary>
     public DeployerMode Mode { get; set; } = DeployerMode.Deploy;
 
+    /// <summary>
+    /// How a new digest replaces the live one. <c>BlueGreen</c>: behind the edge proxy, the candidate starts beside the
+    /// live slot and takes the traffic without a failed call (docs/edge.md). <c>Recreate</c>: stop the old container,
+    /// start the new one on the same host ports (a short outage).
+    /// </summary>
+    public RolloutStrategy Strategy { get; set; } = RolloutStrategy.Recreate;
+
     /// <summary>Time between registry checks. A random jitter of up to <see cref="PollJitter"/> is added.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -24,6 +31,12 @@ public sealed class DeployerOptions
     /// <summary>Folder for the host lock and the persisted state (quarantined digests, last rollout).</summary>
     [Required]
     public string StateDirectory { get; set; } = "/var/lib/student-performance-deployer";
+}
+
+public enum RolloutStrategy
+{
+    Recreate,
+    BlueGreen,
 }
 
 public enum DeployerMode

@@ -16,13 +16,16 @@ public enum DeployerCommand
 /// Everything runs on this one loop, so there is never more than one rollout.
 /// </summary>
 internal sealed class DeployerWorker(
-    RolloutPlan plan,
+    IRolloutStrategy plan,
+    RolloutSteps steps,
+    RolloutNotifier notifier,
     IContainerRuntime docker,
     IImageRegistry registry,
     IOptions<DeployerOptions> options,
     IOptions<ContainerSpecOptions> container,
     IOptions<DiskGuardOptions> disk,
     IOptions<ImageOptions> image,
+    IOptions<CrashLoopOptions> crashLoop,
     StateStore state,
     DeployerStatus status,
     DeployerMetrics metrics,
@@ -34,6 +37,8 @@ internal sealed class DeployerWorker(
 
     private readonly DeployerOptions _options = options.Value;
     private readonly string _containerName = container.Value.Name;
+    private readonly CrashLoopWatch _crashLoop = new(crashLoop.Value.Window, crashLoop.Value.MaxRestarts, time);
+    private bool _crashLoopReported;
 
     /// <summary>Queues an admin command; the loop picks it up at once.</summary>
     public bool Enqueue(DeployerCommand command) => _commands.Writer.TryWrite(command);
@@ -74,7 +79,8 @@ internal sealed class DeployerWorker(
                 await plan.RepairAsync(ct).ConfigureAwait(false);
             }
 
-            current = await docker.InspectAsync(_containerName, ct).ConfigureAwait(false);
+            current = await plan.LiveAsync(ct).ConfigureAwait(false);
+            await WatchCrashLoopAsync(current, ct).ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex)
         {
@@ -90,15 +96,18 @@ internal sealed class DeployerWorker(
             status.Update(s => s with { ActiveRolloutId = "rollback" });
             try
             {
-                await plan.RollbackToPreviousAsync(running, ct).ConfigureAwait(false);
+                if (steps.OperatorRollbackTarget(running) is { } target)
+                {
+                    await plan.DeployAsync(target, RolloutKinds.Rollback, ct).ConfigureAwait(false);
+                }
             }
             finally
             {
                 status.Update(s => s with { ActiveRolloutId = null });
             }
 
-            current = await docker.InspectAsync(_containerName, ct).ConfigureAwait(false);
-            Publish(current, registryDigest: status.Snapshot.RegistryDigest);
+            current = await plan.LiveAsync(ct).ConfigureAwait(false);
+            await PublishAsync(current, registryDigest: status.Snapshot.RegistryDigest, ct).ConfigureAwait(false);
             return;
         }
 
@@ -114,7 +123,7 @@ internal sealed class DeployerWorker(
             metrics.RegistryErrors.Inc();
             Log.RegistryCheckFailed(logger, ex.Message);
             status.Update(s => s with { LastCheck = time.GetUtcNow(), LastCheckResult = "registry error", LastError = $"registry: {ex.Message}" });
-            Publish(current, registryDigest: status.Snapshot.RegistryDigest);
+            await PublishAsync(current, registryDigest: status.Snapshot.RegistryDigest, ct).ConfigureAwait(false);
             return;
         }
 
@@ -128,7 +137,7 @@ internal sealed class DeployerWorker(
             status.Paused,
             _options.Mode);
         status.Update(s => s with { LastCheck = time.GetUtcNow(), LastCheckResult = decision.Action.ToString(), RegistryDigest = digest, LastError = null });
-        Publish(current, digest);
+        await PublishAsync(current, digest, ct).ConfigureAwait(false);
         Log.Checked(logger, registry.ImageName, image.Value.Tag, digest, decision.Action.ToString());
 
         switch (decision.Action)
@@ -153,13 +162,16 @@ internal sealed class DeployerWorker(
                     status.Update(s => s with { ActiveRolloutId = null });
                 }
 
-                Publish(await docker.InspectAsync(_containerName, ct).ConfigureAwait(false), digest);
+                _crashLoop.Reset();
+                await PublishAsync(await plan.LiveAsync(ct).ConfigureAwait(false), digest, ct).ConfigureAwait(false);
                 break;
         }
     }
 
-    private void Publish(ContainerInfo? current, string? registryDigest)
+    private async Task PublishAsync(ContainerInfo? current, string? registryDigest, CancellationToken ct)
     {
+        var strategy = await plan.DescribeAsync(ct).ConfigureAwait(false);
+
         // An adopted container keeps what it was started with until the next rollout replaces it.
         var differences = current?.Hardening is { } actual ? ContainerSpecFactory.Hardening(container.Value).Differences(actual) : null;
         if (differences is not null)
@@ -173,7 +185,39 @@ internal sealed class DeployerWorker(
             RunningDigest = Decisions.RunningDigest(current, registry.ImageName, registryDigest),
             LiveHardened = differences is null ? null : differences.Count == 0,
             LiveHardeningDifferences = differences ?? [],
+            Strategy = strategy.Strategy,
+            LiveSlot = strategy.LiveSlot,
+            CandidateSlot = strategy.CandidateSlot,
+            RolloutPhase = strategy.RolloutPhase,
+            Edge = strategy.Edge,
         });
+    }
+
+    /// <summary>
+    /// Outside a rollout (a bake watches its own container), the live container restarting
+    /// <c>Deployer:CrashLoop:MaxRestarts</c> times within the window is reported once per episode: log, gauge, webhook
+    /// and /status. Nothing is rolled back: the last good digest may be as broken by whatever changed.
+    /// </summary>
+    private async Task WatchCrashLoopAsync(ContainerInfo? live, CancellationToken ct)
+    {
+        var looping = live is not null && _crashLoop.Observe(live.Id, live.State.RestartCount);
+        metrics.LiveCrashLoop.Set(looping ? 1 : 0);
+        if (!looping)
+        {
+            _crashLoopReported = false;
+            status.Update(s => s with { CrashLoop = null });
+            return;
+        }
+
+        var report = new CrashLoopStatus(live!.Name, _crashLoop.RecentRestarts, crashLoop.Value.Window, status.Snapshot.CrashLoop?.DetectedAt ?? time.GetUtcNow());
+        status.Update(s => s with { CrashLoop = report });
+        if (!_crashLoopReported)
+        {
+            _crashLoopReported = true;
+            Log.CrashLoop(logger, live.Name, report.Restarts, report.Window);
+            await notifier.PublishCrashLoopAsync(registry.ImageName, live.DeployedDigest,
+                $"'{live.Name}' restarted {report.Restarts} times within Deployer:CrashLoop:Window ({report.Window})", ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -14,6 +14,13 @@ public sealed class HealthGateOptions
     /// <summary>How long a restored previous container may take to answer SERVING again after a rollback.</summary>
     public TimeSpan RestoreTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// After the gate passes, how long the new container is still watched while the old one is kept: a restart, an exit
+    /// or failed health checks in this time switch back (BlueGreen) or roll back (Recreate) and quarantine the digest.
+    /// Zero commits at the end of the gate.
+    /// </summary>
+    public TimeSpan BakeTime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Time between health probes.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -92,4 +92,37 @@ internal static partial class Log
 
     [LoggerMessage(1061, LogLevel.Debug, "Free space on Docker's data root not measured this tick: {Reason}")]
     public static partial void DiskNotMeasured(ILogger logger, string reason);
+
+    [LoggerMessage(1070, LogLevel.Warning, "Reconcile: removed {Name}, a container that is neither the live slot nor a rollout's candidate")]
+    public static partial void RepairRemovedStraySlot(ILogger logger, string name);
+
+    [LoggerMessage(1071, LogLevel.Warning, "Reconcile: rollout {InterruptedId} was interrupted in phase {Phase} with candidate slot {Candidate}; repairing (rollout {RolloutId})")]
+    public static partial void RepairInterruptedSlotRollout(ILogger logger, string interruptedId, string phase, string candidate, string rolloutId);
+
+    [LoggerMessage(1072, LogLevel.Warning, "Rollout {RolloutId}: the previous slot no longer runs, so '{Name}' stays live although its gate was interrupted")]
+    public static partial void KeptInterruptedCandidate(ILogger logger, string rolloutId, string name);
+
+    [LoggerMessage(1073, LogLevel.Warning, "Edge '{Name}' runs another image than Deployer:Edge:Image ({Image}); replacing it")]
+    public static partial void EdgeReplaced(ILogger logger, string name, string image);
+
+    [LoggerMessage(1074, LogLevel.Information, "Edge '{Name}' created, routing to slot {Live}")]
+    public static partial void EdgeCreated(ILogger logger, string name, Edge.EdgeSlot live);
+
+    [LoggerMessage(1075, LogLevel.Warning, "Edge '{Name}' was {Status}; starting it")]
+    public static partial void EdgeStarted(ILogger logger, string name, string status);
+
+    [LoggerMessage(1076, LogLevel.Warning, "Edge '{Name}': its configuration changed; restarting it to read the file")]
+    public static partial void EdgeRestarted(ILogger logger, string name);
+
+    [LoggerMessage(1077, LogLevel.Warning, "Edge runtime state did not route to the live slot {Live}; switching it back")]
+    public static partial void EdgeRealigned(ILogger logger, Edge.EdgeSlot live);
+
+    [LoggerMessage(1078, LogLevel.Error, "Cannot move '{Name}' behind the edge: it runs no digest of {Image}; remove it or push that image")]
+    public static partial void MigrationImpossible(ILogger logger, string name, string image);
+
+    [LoggerMessage(1079, LogLevel.Warning, "Rollout {RolloutId}: migrating '{Name}' (Recreate) to slot '{Slot}' behind the edge; clients see one short gap")]
+    public static partial void MigrationStarted(ILogger logger, string rolloutId, string name, string slot);
+
+    [LoggerMessage(1080, LogLevel.Warning, "The live container '{Name}' restarted {Restarts} times within Deployer:CrashLoop:Window ({Window}); it is not rolled back automatically")]
+    public static partial void CrashLoop(ILogger logger, string name, int restarts, TimeSpan window);
 }

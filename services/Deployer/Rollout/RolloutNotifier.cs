@@ -42,6 +42,24 @@ internal sealed class RolloutNotifier(
         };
         var body = new RolloutEvent(name, record.Id, image, record.Digest, record.Outcome.ToString(), record.Detail,
             record.Duration.TotalSeconds, record.Downtime?.TotalSeconds, quality.ForRollout(record.Id));
+        await SendAsync(webhook, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the <c>crash-loop</c> event: the live container restarts repeatedly outside any rollout.</summary>
+    public async Task PublishCrashLoopAsync(string image, string? digest, string detail, CancellationToken cancellationToken)
+    {
+        var webhook = options.Value;
+        if (webhook.Url.Length == 0)
+        {
+            return;
+        }
+
+        var body = new RolloutEvent("crash-loop", "", image, digest ?? "", "CrashLoop", detail, 0, null);
+        await SendAsync(webhook, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync(WebhookOptions webhook, RolloutEvent body, CancellationToken cancellationToken)
+    {
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -50,13 +68,13 @@ internal sealed class RolloutNotifier(
             using var response = await client.PostAsJsonAsync(new Uri(webhook.Url), body, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                Log.WebhookRejected(logger, name, (int)response.StatusCode);
+                Log.WebhookRejected(logger, body.Event, (int)response.StatusCode);
             }
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
             // A notification is best effort: it must never fail or delay a rollout for long.
-            Log.WebhookFailed(logger, name, ex.GetType().Name);
+            Log.WebhookFailed(logger, body.Event, ex.GetType().Name);
         }
     }
 }
@@ -66,4 +84,7 @@ public static class RolloutKinds
     public const string Deploy = "deploy";
     public const string Rollback = "rollback";
     public const string Resume = "resume";
+
+    /// <summary>A Recreate host moved behind the edge (BlueGreen's first start).</summary>
+    public const string Migrate = "migrate";
 }

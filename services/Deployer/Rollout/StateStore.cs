@@ -41,6 +41,31 @@ public sealed record DeployerState
 
     /// <summary>Digests that passed the gate, newest first (for POST /rollback).</summary>
     public IReadOnlyList<string> GoodDigests { get; init; } = [];
+
+    /// <summary>The blue/green rollout in progress, written before each step that moves traffic; null between rollouts.</summary>
+    public SlotRollout? ActiveSlotRollout { get; init; }
+}
+
+/// <summary>
+/// What a blue/green rollout had done when it was last written: reconciliation reads it after a kill to switch back
+/// to <see cref="Previous"/> or to finish retiring it.
+/// </summary>
+public sealed record SlotRollout(string RolloutId, string Digest, string Kind, string Candidate, string Previous, string Phase);
+
+/// <summary>The phases of a blue/green rollout that reconciliation must know about.</summary>
+public static class SlotPhases
+{
+    /// <summary>The candidate runs in the free slot; no client reaches it.</summary>
+    public const string Candidate = "candidate";
+
+    /// <summary>The edge is being switched, or was switched, to the candidate; the gate has not passed.</summary>
+    public const string Gate = "gate";
+
+    /// <summary>The gate passed; the old slot is kept running while the candidate bakes.</summary>
+    public const string Bake = "bake";
+
+    /// <summary>The bake passed; the old slot is being drained and removed.</summary>
+    public const string Retire = "retire";
 }
 
 /// <summary>

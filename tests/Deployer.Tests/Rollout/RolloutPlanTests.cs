@@ -331,13 +331,14 @@ public sealed class RolloutPlanTests : IDisposable
     }
 
     [Fact]
-    public async Task RollbackToPreviousAsync_EarlierGoodDigest_RedeploysItAndQuarantinesTheRunningOne()
+    public async Task OperatorRollback_EarlierGoodDigest_RedeploysItAndQuarantinesTheRunningOne()
     {
         _rig.LiveV1AndPushedV2(ImageBehaviour.Healthy);
         await _rig.Plan.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
         _rig.State.Update(s => s with { GoodDigests = [V2, V1] });
 
-        var record = await _rig.Plan.RollbackToPreviousAsync(V2, CancellationToken.None);
+        var target = _rig.Steps.OperatorRollbackTarget(V2);
+        var record = await _rig.Plan.DeployAsync(target!, RolloutKinds.Rollback, CancellationToken.None);
 
         Assert.Equal(RolloutOutcome.Succeeded, record!.Outcome);
         Assert.Equal(RolloutKinds.Rollback, record.Kind);

@@ -20,6 +20,7 @@ internal sealed class PlanRig : IDisposable
     private readonly string _stateDirectory = Directory.CreateTempSubdirectory("sp-plan-").FullName;
     private readonly Lazy<RolloutPlan> _plan;
     private readonly Lazy<StateStore> _state;
+    private readonly Lazy<RolloutSteps> _steps;
 
     public PlanRig()
     {
@@ -28,9 +29,17 @@ internal sealed class PlanRig : IDisposable
         _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory })));
         _plan = new(() => new RolloutPlan(
             Engine,
-            Registry,
-            new EngineProbe(Engine, Preflight),
+            Probe,
             Options.Create(Container),
+            Options.Create(Preflight),
+            Options.Create(HealthGate),
+            Steps,
+            Time,
+            Logs));
+        _steps = new(() => new RolloutSteps(
+            Engine,
+            Registry,
+            Probe,
             Options.Create(Preflight),
             Options.Create(HealthGate),
             Options.Create(Disk),
@@ -43,8 +52,9 @@ internal sealed class PlanRig : IDisposable
                 Engine,
                 Options.Create(Container),
                 Metrics),
+            Metrics,
             Time,
-            Logs));
+            StepLogs));
     }
 
     public InMemoryImageRegistry Registry { get; }
@@ -61,6 +71,12 @@ internal sealed class PlanRig : IDisposable
     public QualityGateHistory QualityHistory { get; } = new();
 
     public ListLogger<RolloutPlan> Logs { get; } = new();
+
+    public ListLogger<RolloutSteps> StepLogs { get; } = new();
+
+    public RolloutSteps Steps => _steps.Value;
+
+    public IPredictorProbe Probe => new EngineProbe(Engine, Preflight);
 
     public ContainerSpecOptions Container { get; } = new() { Name = "predictor", Ports = ["127.0.0.1:18000:8000"] };
 

@@ -80,6 +80,8 @@ public sealed partial class RolloutRig : IAsyncDisposable
             ["Deployer:HealthGate:StableFor"] = "00:00:02",
             ["Deployer:HealthGate:Deadline"] = "00:01:30",
             ["Deployer:HealthGate:ProbeInterval"] = "00:00:00.100",
+            // The bake is exercised by tests that set it; the others commit soon after the gate.
+            ["Deployer:HealthGate:BakeTime"] = "00:00:01",
             ["Deployer:Disk:MinFreeMiB"] = "64",
             ["Deployer:Admin:Url"] = "http://127.0.0.1:0",
         };
