@@ -11,11 +11,15 @@ namespace StudentPerformance.Bench.Modes;
 /// under BlueGreen, the container's under Recreate) and, per scenario, h2load for Predict on the same port:
 /// <list type="bullet">
 /// <item><c>good</c>: v2 is pushed and goes live;</item>
-/// <item><c>gate</c>: an image (v2 under another digest) that serves, passes preflight and is killed
-/// <c>--gate-fail-after</c> seconds after its start, during the health gate: rolled back and quarantined;</item>
-/// <item><c>bake</c>: the same, killed <c>--bake-fail-after</c> seconds after its start, after the gate, during
-/// <c>Deployer:HealthGate:BakeTime</c>: rolled back and quarantined.</item>
+/// <item><c>gate</c>: v2 under another digest, which serves and passes preflight, then crashes (its process SIGKILLed
+/// from the host <c>--crash-delay</c> seconds after the deployer logs the start of the health gate; again at every
+/// later gate of it): rolled back and quarantined;</item>
+/// <item><c>bake</c>: the same, crashing after the gate has passed, during <c>Deployer:HealthGate:BakeTime</c>: rolled
+/// back and quarantined.</item>
 /// </list>
+/// The crash is timed by the deployer's own log, not by a timer inside the image: under this machine's load,
+/// preflight alone took from 1 to 12 s, so an image that exits N seconds after its start fails in preflight, the gate
+/// or the bake by chance.
 /// A scenario ends when /status shows the expected state. Under BlueGreen it then measures Predict through the edge
 /// against the live slot's own loopback port (h2load throughput, and p50 with one call in flight). Everything runs on
 /// loopback with names that start with the run's prefix, and is removed at the end.
@@ -37,8 +41,7 @@ internal static class RolloutMode
         var deadline = options.Seconds("deadline", 0.5, 10);
         var timeout = options.Seconds("timeout", 180, 1800);
         var bakeTime = options.Seconds("bake-time", 20, 3600);
-        var gateFailAfter = options.Seconds("gate-fail-after", 8, 600);
-        var bakeFailAfter = options.Seconds("bake-fail-after", 22, 3600);
+        var crashDelay = options.Seconds("crash-delay", 1, 600);
         var scenarios = options.String("scenarios", string.Join(',', AllScenarios)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var rps = options.Int("h2load-rps", 500, 0, 1_000_000);
         var requests = options.Int("requests", 50_000, 0, 10_000_000);
@@ -68,8 +71,8 @@ internal static class RolloutMode
             Console.WriteLine($"edge image {await rig.UseEdgeImageAsync(edgeImage, cancellationToken).ConfigureAwait(false)}");
         }
 
-        var gateImage = await rig.BuildDyingAsync("gate-fail", v2, gateFailAfter, cancellationToken).ConfigureAwait(false);
-        var bakeImage = await rig.BuildDyingAsync("bake-fail", v2, bakeFailAfter, cancellationToken).ConfigureAwait(false);
+        var gateImage = await rig.BuildVariantAsync("gate-fail", v2, cancellationToken).ConfigureAwait(false);
+        var bakeImage = await rig.BuildVariantAsync("bake-fail", v2, cancellationToken).ConfigureAwait(false);
 
         var v1Digest = await rig.PushAsync(v1, cancellationToken).ConfigureAwait(false);
         rig.StartDeployer();
@@ -91,13 +94,13 @@ internal static class RolloutMode
         {
             foreach (var scenario in scenarios)
             {
-                var (image, expected) = scenario switch
+                var (image, expected, crash) = scenario switch
                 {
-                    "good" => (v2, "Succeeded"),
-                    "gate" => (gateImage, "RolledBack"),
-                    _ => (bakeImage, "RolledBack"),
+                    "good" => (v2, "Succeeded", null),
+                    "gate" => (gateImage, "RolledBack", ("gate-fail", "step health gate started")),
+                    _ => (bakeImage, "RolledBack", ((string, string)?)("bake-fail", "step bake started")),
                 };
-                var result = await MeasureAsync(rig, clients, scenario, image, expected, live, publicAddress, frame, rps, timeout, cancellationToken).ConfigureAwait(false);
+                var result = await MeasureAsync(rig, clients, scenario, image, expected, crash, crashDelay, live, publicAddress, frame, rps, timeout, cancellationToken).ConfigureAwait(false);
                 results.Add(result);
                 live = result.LiveDigest ?? live;
             }
@@ -118,8 +121,7 @@ internal static class RolloutMode
         EdgeLatency? latency = null;
         if (strategy == "BlueGreen" && (requests > 0 || latencySeconds > TimeSpan.Zero))
         {
-            var view = await rig.StatusAsync(cancellationToken).ConfigureAwait(false);
-            if (view?.LiveSlot is { } slot)
+            if (await rig.LiveSlotAsync(cancellationToken).ConfigureAwait(false) is { } slot)
             {
                 var direct = rig.SlotAddress(slot);
                 var pid = await DeployerRig.ContainerPidAsync(rig.SlotContainer(slot)).ConfigureAwait(false);
@@ -129,7 +131,7 @@ internal static class RolloutMode
             }
             else
             {
-                Console.WriteLine("no liveSlot in /status: edge vs direct not measured");
+                Console.WriteLine("neither /status nor the edge names a live slot: edge vs direct not measured");
             }
         }
 
@@ -163,16 +165,22 @@ internal static class RolloutMode
         "dotnet " + Path.Combine(RepoPaths.Root(), "services", "Deployer", "bin", "Release", "net10.0", "Deployer.dll"));
 
     private static async Task<ScenarioResult> MeasureAsync(
-        DeployerRig rig, ClientSet clients, string name, string image, string expected, string liveDigest, Uri publicAddress, string frame, int rps,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        DeployerRig rig, ClientSet clients, string name, string image, string expected, (string Variant, string Step)? crash, TimeSpan crashDelay,
+        string liveDigest, Uri publicAddress, string frame, int rps, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var before = await clients.SnapshotAsync().ConfigureAwait(false);
         var h2load = H2loadAcross.Start(publicAddress, frame, rps, TimeSpan.FromSeconds(5));
         await using var h2loadDisposal = h2load.ConfigureAwait(false);
+        using var stopCrashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var crashes = crash is { } c
+            ? rig.CrashOnStepAsync(c.Variant, c.Step, rig.LogLines, crashDelay, stopCrashing.Token)
+            : Task.FromResult(0);
         var digest = await rig.PushAsync(image, cancellationToken).ConfigureAwait(false);
         Console.WriteLine($"{name}: pushed {digest[..19]}, expecting {expected}");
         var (converged, view, seconds) = await rig.WaitForAsync(
             v => expected == "Succeeded" ? v.IsLive(digest) : v.IsQuarantined(digest, liveDigest), timeout, cancellationToken).ConfigureAwait(false);
+        await stopCrashing.CancelAsync().ConfigureAwait(false);
+        var crashCount = await crashes.ConfigureAwait(false);
 
         // The clients and h2load keep going a little after the end: a flap right after it counts too.
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(false);
@@ -182,7 +190,7 @@ internal static class RolloutMode
         var outcome = view?.LastRolloutDigest == digest ? view.Outcome : null;
         Console.WriteLine($"{name}: {(converged ? $"converged in {seconds} s" : $"NOT converged within {timeout.TotalSeconds} s")}, outcome {outcome ?? "-"} ({view?.Detail}), " +
             $"failed calls {string.Join(", ", perClient.Select(c => $"{c.Client} {c.Failed}/{c.Calls}"))}; h2load {counts.NotSucceeded} of {counts.Requests} not ok");
-        return new ScenarioResult(name, expected, outcome, view?.Detail, converged, seconds, perClient, counts,
+        return new ScenarioResult(name, expected, outcome, view?.Detail, converged, seconds, crashCount, perClient, counts,
             converged ? view!.RunningDigest : null);
     }
 
@@ -204,6 +212,6 @@ internal static class RolloutMode
     }
 
     private sealed record ScenarioResult(
-        string Name, string Expected, string? Outcome, string? Detail, bool Converged, double Seconds,
+        string Name, string Expected, string? Outcome, string? Detail, bool Converged, double Seconds, int Crashes,
         IReadOnlyList<ClientResult> Clients, H2loadCounts H2load, string? LiveDigest);
 }

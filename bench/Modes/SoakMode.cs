@@ -6,7 +6,8 @@ namespace StudentPerformance.Bench.Modes;
 
 /// <summary>
 /// <c>soak</c>: many BlueGreen rollouts in a row (issue 9), cycling a good image (v2 and v1 in turn), a never-serving
-/// one (preflight refuses it) and one that serves and is killed during the health gate (rolled back), while the three
+/// one (preflight refuses it) and one that serves and crashes during the health gate (its process SIGKILLed from the
+/// host a second after the deployer logs the gate's start, at every gate of it: rolled back), while the three
 /// clients of <see cref="ClientSet"/> call through the edge the whole time. In some rollouts (<c>--kill-chance</c>,
 /// seeded) the deployer is SIGKILLed at a random moment after the push and started again at once. Each rollout must
 /// converge within <c>--converge-timeout</c>: the good digest live, or the bad one quarantined with the previous one
@@ -30,7 +31,7 @@ internal static class SoakMode
         var deadline = options.Seconds("deadline", 0.5, 10);
         var convergeTimeout = options.Seconds("converge-timeout", 240, 3600);
         var bakeTime = options.Seconds("bake-time", 5, 3600);
-        var gateFailAfter = options.Seconds("gate-fail-after", 8, 600);
+        var crashDelay = options.Seconds("crash-delay", 1, 600);
         var preflightTimeout = options.Seconds("preflight-timeout", 20, 600);
         var leftoverWait = options.Seconds("leftover-wait", 60, 3600);
         var python = options.String("python", "/usr/bin/python3");
@@ -49,7 +50,7 @@ internal static class SoakMode
         var images = new Dictionary<string, string>
         {
             ["never-serving"] = await rig.BuildNeverServingAsync(v2, cancellationToken).ConfigureAwait(false),
-            ["gate-fail"] = await rig.BuildDyingAsync("gate-fail", v2, gateFailAfter, cancellationToken).ConfigureAwait(false),
+            ["gate-fail"] = await rig.BuildVariantAsync("gate-fail", v2, cancellationToken).ConfigureAwait(false),
         };
 
         var live = await rig.PushAsync(v1, cancellationToken).ConfigureAwait(false);
@@ -72,6 +73,10 @@ internal static class SoakMode
                 var image = kind == "good" ? ((i / Kinds.Length) % 2 == 0 ? v2 : v1) : images[kind];
                 double? killAt = random.NextDouble() < killChance ? Math.Round(random.NextDouble() * killWithin.TotalSeconds, 1) : null;
                 var before = await clients.SnapshotAsync().ConfigureAwait(false);
+                using var stopCrashing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var crashes = kind == "gate-fail"
+                    ? rig.CrashOnStepAsync("gate-fail", "step health gate started", rig.LogLines, crashDelay, stopCrashing.Token)
+                    : Task.FromResult(0);
                 var digest = await rig.PushAsync(image, cancellationToken).ConfigureAwait(false);
                 var pushed = TimeProvider.System.GetTimestamp();
                 var previous = live;
@@ -89,6 +94,8 @@ internal static class SoakMode
                 var remaining = convergeTimeout - TimeProvider.System.GetElapsedTime(pushed);
                 var (converged, view, _) = await rig.WaitForAsync(done, remaining, cancellationToken).ConfigureAwait(false);
                 var seconds = Math.Round(TimeProvider.System.GetElapsedTime(pushed).TotalSeconds, 1);
+                await stopCrashing.CancelAsync().ConfigureAwait(false);
+                await crashes.ConfigureAwait(false);
                 if (converged && kind == "good")
                 {
                     live = digest;
@@ -155,9 +162,8 @@ internal static class SoakMode
     /// <summary>The run's containers other than the edge and the live slot.</summary>
     private static async Task<List<(string Name, string State)>> LeftoversAsync(DeployerRig rig, CancellationToken cancellationToken)
     {
-        var view = await rig.StatusAsync(cancellationToken).ConfigureAwait(false);
         var keep = new HashSet<string>(StringComparer.Ordinal) { rig.EdgeName };
-        if (view?.LiveSlot is { } slot)
+        if (await rig.LiveSlotAsync(cancellationToken).ConfigureAwait(false) is { } slot)
         {
             keep.Add(rig.SlotContainer(slot));
         }

@@ -1,6 +1,10 @@
+extern alias deployer;
+
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using deployer::StudentPerformance.Deployer.Edge;
+using Microsoft.Extensions.Logging.Abstractions;
 using StudentPerformance.Bench.Cli;
 using StudentPerformance.Bench.Modes;
 
@@ -54,6 +58,7 @@ internal sealed partial class DeployerRig : IAsyncDisposable
     private const int HttpContainerPort = 8080;
     private readonly string _deployerCommand;
     private readonly List<string> _builtImages = [];
+    private readonly List<string> _log = [];
     private readonly Dictionary<string, int> _slotGrpcPorts = new(StringComparer.Ordinal);
     private ChildProcess? _registry;
     private ChildProcess? _deployer;
@@ -134,6 +139,30 @@ internal sealed partial class DeployerRig : IAsyncDisposable
         }
 
         return rig;
+    }
+
+    /// <summary>
+    /// BlueGreen: the slot the edge routes to, as /status says, or else as the edge's runtime API says (the same
+    /// client the deployer uses); null when neither knows.
+    /// </summary>
+    public async Task<string?> LiveSlotAsync(CancellationToken cancellationToken)
+    {
+        if ((await StatusAsync(cancellationToken).ConfigureAwait(false))?.LiveSlot is { } slot)
+        {
+            return slot;
+        }
+
+        var proxy = new HaproxyEdgeProxy(
+            Microsoft.Extensions.Options.Options.Create(new EdgeOptions { RuntimeApi = Env["Deployer__Edge__RuntimeApi"], ConfigDirectory = Env["Deployer__Edge__ConfigDirectory"] }),
+            TimeProvider.System, NullLogger<HaproxyEdgeProxy>.Instance);
+        try
+        {
+            return (await proxy.GetStateAsync(cancellationToken).ConfigureAwait(false))?.Live?.ServerName();
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The loopback address of a slot's gRPC port (BlueGreen): straight to the predictor, past the edge.</summary>
@@ -257,15 +286,95 @@ internal sealed partial class DeployerRig : IAsyncDisposable
     }
 
     /// <summary>
-    /// A predictor image that serves normally and is killed <paramref name="after"/> its start (then exits with 137);
-    /// under the restart policy it starts again and is killed again. Needs a shell and coreutils' timeout in the
-    /// image (the local base images have them; the chiseled official ones do not).
+    /// <paramref name="baseImage"/> under another digest, with the label <c>bench.variant</c> = <c>{Prefix}-{name}</c>
+    /// that its containers carry, so that <see cref="CrashAsync"/> finds them.
     /// </summary>
-    public Task<string> BuildDyingAsync(string name, string baseImage, TimeSpan after, CancellationToken cancellationToken) =>
-        BuildDerivedAsync(name,
-            $"FROM {baseImage}\nLABEL bench.variant=\"{Prefix}-{name}\"\n" +
-            $"ENTRYPOINT [\"/bin/sh\", \"-c\", \"exec timeout -s KILL {after.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} dotnet Predictor.dll\"]\n",
-            cancellationToken);
+    public Task<string> BuildVariantAsync(string name, string baseImage, CancellationToken cancellationToken) =>
+        BuildDerivedAsync(name, $"FROM {baseImage}\nLABEL bench.variant=\"{Prefix}-{name}\"\n", cancellationToken);
+
+    /// <summary>
+    /// SIGKILLs, from the host, the main process of every running container of the variant <paramref name="name"/>: to
+    /// the engine and the deployer that is the app crashing (the restart policy applies), not a manual stop.
+    /// Returns the containers' names.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CrashAsync(string name)
+    {
+        var lines = await StartupMode.DockerAsync(["ps", "--filter", $"name=^{Prefix}", "--filter", $"label=bench.variant={Prefix}-{name}",
+            "--filter", "status=running", "--format", "{{.Names}}"], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
+        var crashed = new List<string>();
+        foreach (var container in lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var pid = await ContainerPidAsync(container).ConfigureAwait(false);
+            if (pid > 0)
+            {
+                using var kill = System.Diagnostics.Process.Start("/bin/kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)]);
+                await kill.WaitForExitAsync().ConfigureAwait(false);
+                crashed.Add(container);
+            }
+        }
+
+        return crashed;
+    }
+
+    /// <summary>
+    /// Until cancelled: each time a deployer log line containing <paramref name="step"/> appears after line
+    /// <paramref name="fromLine"/>, waits <paramref name="delay"/> and crashes the variant's containers. Returns how
+    /// many crashes it made.
+    /// </summary>
+    public async Task<int> CrashOnStepAsync(string name, string step, int fromLine, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var crashes = 0;
+        var next = fromLine;
+        try
+        {
+            while (true)
+            {
+                next = await WaitForLogAsync(step, next, cancellationToken).ConfigureAwait(false) + 1;
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                var crashed = await CrashAsync(name).ConfigureAwait(false);
+                crashes += crashed.Count;
+                Console.WriteLine($"  '{step}' in the deployer's log: crashed {(crashed.Count == 0 ? "nothing (no running container of the variant)" : string.Join(", ", crashed))}");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return crashes;
+        }
+    }
+
+    /// <summary>How many lines the deployer has logged so far, over all its runs.</summary>
+    public int LogLines
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.Count;
+            }
+        }
+    }
+
+    /// <summary>Waits for a log line at or after <paramref name="fromLine"/> that contains <paramref name="text"/>; returns its index.</summary>
+    public async Task<int> WaitForLogAsync(string text, int fromLine, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            lock (_log)
+            {
+                for (var i = fromLine; i < _log.Count; i++)
+                {
+                    if (_log[i].Contains(text, StringComparison.Ordinal))
+                    {
+                        return i;
+                    }
+                }
+
+                fromLine = Math.Max(fromLine, _log.Count);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Runs, but serves gRPC on 8001 instead of 8000: it never becomes SERVING (preflight refuses it).</summary>
     public Task<string> BuildNeverServingAsync(string baseImage, CancellationToken cancellationToken) =>
@@ -348,13 +457,18 @@ internal sealed partial class DeployerRig : IAsyncDisposable
         throw new InvalidOperationException($"docker-registry did not answer on 127.0.0.1:{port}");
     }
 
-    private static async Task CopyAsync(ChildProcess child, string path)
+    private async Task CopyAsync(ChildProcess child, string path)
     {
         var file = File.CreateText(path);
         await using var fileDisposal = file.ConfigureAwait(false);
         var stderr = child.Process.StandardError.ReadToEndAsync();
         while (await child.Process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
+            lock (_log)
+            {
+                _log.Add(line);
+            }
+
             await file.WriteLineAsync(line).ConfigureAwait(false);
             await file.FlushAsync().ConfigureAwait(false);
         }

@@ -19,7 +19,7 @@ public sealed class BenchCommandLineTests
     [InlineData("rollout", "--v2-image")]
     [InlineData("rollout", "--strategy")]
     [InlineData("rollout", "--edge-image")]
-    [InlineData("rollout", "--bake-fail-after")]
+    [InlineData("rollout", "--crash-delay")]
     [InlineData("soak", "--rollouts")]
     [InlineData("soak", "--kill-chance")]
     public async Task Mode_Help_ListsItsOptionsAndExitsZero(string mode, string option)
