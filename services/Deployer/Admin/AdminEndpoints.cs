@@ -20,10 +20,12 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    private static IResult GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality)
+    private static async Task<IResult> GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, CancellationToken cancellationToken)
     {
         var snapshot = status.Snapshot;
         var persisted = state.Current;
+        // Read now, not at the last tick: a rollout holds the loop, and its phase is what an operator asks about.
+        var slots = await strategy.DescribeAsync(cancellationToken).ConfigureAwait(false);
         return Results.Json(new
         {
             trackedImage = snapshot.TrackedImage,
@@ -43,6 +45,12 @@ public static class AdminEndpoints
             quarantined = persisted.Quarantined,
             goodDigests = persisted.GoodDigests,
             qualityGate = quality.Last,
+            strategy = slots.Strategy,
+            liveSlot = slots.LiveSlot,
+            candidateSlot = slots.CandidateSlot,
+            rolloutPhase = slots.RolloutPhase,
+            edge = slots.Edge,
+            crashLoop = snapshot.CrashLoop,
         });
     }
 

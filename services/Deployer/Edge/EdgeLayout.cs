@@ -74,8 +74,8 @@ public sealed record EdgeLayout(IReadOnlyList<EdgeRoute> Routes, int BlueReadyPo
     {
         ArgumentNullException.ThrowIfNull(publicPorts);
         ArgumentNullException.ThrowIfNull(options);
-        var blue = SlotPorts(options.BluePorts, "Deployer:Edge:BluePorts");
-        var green = SlotPorts(options.GreenPorts, "Deployer:Edge:GreenPorts");
+        var blue = SlotPorts(options.EffectiveBluePorts, "Deployer:Edge:BluePorts");
+        var green = SlotPorts(options.EffectiveGreenPorts, "Deployer:Edge:GreenPorts");
         var routes = new List<EdgeRoute>();
         foreach (var group in publicPorts.GroupBy(p => p.ContainerPort).OrderBy(g => g.Key))
         {
@@ -116,11 +116,11 @@ public sealed record EdgeLayout(IReadOnlyList<EdgeRoute> Routes, int BlueReadyPo
     public static IReadOnlyList<PortBinding> SlotBindings(EdgeOptions options, EdgeSlot slot)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var (texts, key) = slot == EdgeSlot.Blue ? (options.BluePorts, "Deployer:Edge:BluePorts") : (options.GreenPorts, "Deployer:Edge:GreenPorts");
+        var (texts, key) = slot == EdgeSlot.Blue ? (options.EffectiveBluePorts, "Deployer:Edge:BluePorts") : (options.EffectiveGreenPorts, "Deployer:Edge:GreenPorts");
         return [.. SlotPorts(texts, key).Select(p => new PortBinding(SlotHost, p.Value, p.Key))];
     }
 
-    private static Dictionary<int, int> SlotPorts(IList<string> texts, string key)
+    private static Dictionary<int, int> SlotPorts(IReadOnlyList<string> texts, string key)
     {
         var ports = new Dictionary<int, int>();
         foreach (var text in texts)

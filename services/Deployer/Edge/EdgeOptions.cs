@@ -35,11 +35,24 @@ public sealed class EdgeOptions
     [RegularExpression(@"^(unix:/.+|127\.0\.0\.1:\d{1,5}|\[::1\]:\d{1,5})$", ErrorMessage = "Deployer:Edge:RuntimeApi must be 127.0.0.1:<port>, [::1]:<port> or unix:/<path>.")]
     public string RuntimeApi { get; set; } = "127.0.0.1:9999";
 
-    /// <summary>Loopback ports of the blue slot, <c>hostPort:containerPort</c>, one per container port the edge proxies.</summary>
-    public IList<string> BluePorts { get; set; } = ["18000:8000", "18080:8080"];
+    /// <summary>
+    /// Loopback ports of the blue slot, <c>hostPort:containerPort</c>, one per container port the edge proxies; empty
+    /// means <see cref="DefaultBluePorts"/>. (A list default would be appended to by configuration, not replaced.)
+    /// </summary>
+    public IList<string> BluePorts { get; set; } = [];
 
-    /// <summary>Loopback ports of the green slot, <c>hostPort:containerPort</c>, one per container port the edge proxies.</summary>
-    public IList<string> GreenPorts { get; set; } = ["28000:8000", "28080:8080"];
+    /// <summary>Loopback ports of the green slot, as <see cref="BluePorts"/>; empty means <see cref="DefaultGreenPorts"/>.</summary>
+    public IList<string> GreenPorts { get; set; } = [];
+
+    public static IReadOnlyList<string> DefaultBluePorts { get; } = ["18000:8000", "18080:8080"];
+
+    public static IReadOnlyList<string> DefaultGreenPorts { get; } = ["28000:8000", "28080:8080"];
+
+    /// <summary>The blue slot's ports in effect.</summary>
+    public IReadOnlyList<string> EffectiveBluePorts => BluePorts.Count == 0 ? DefaultBluePorts : [.. BluePorts];
+
+    /// <summary>The green slot's ports in effect.</summary>
+    public IReadOnlyList<string> EffectiveGreenPorts => GreenPorts.Count == 0 ? DefaultGreenPorts : [.. GreenPorts];
 
     /// <summary>Container port of the slot's HTTP endpoint whose <c>/readyz</c> the edge checks (the predictor's 8080).</summary>
     [Range(1, 65535, ErrorMessage = "Deployer:Edge:ReadyContainerPort must be between 1 and 65535.")]

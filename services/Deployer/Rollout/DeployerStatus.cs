@@ -61,21 +61,6 @@ public sealed record StatusSnapshot(
     /// <summary>The <c>Deployer:Container:Hardening:*</c> settings the live container does not carry.</summary>
     public IReadOnlyList<string> LiveHardeningDifferences { get; init; } = [];
 
-    /// <summary><c>Recreate</c> or <c>BlueGreen</c> (<c>Deployer:Strategy</c>).</summary>
-    public string? Strategy { get; init; }
-
-    /// <summary>BlueGreen: the slot the edge sends calls to (<c>blue</c>, <c>green</c>).</summary>
-    public string? LiveSlot { get; init; }
-
-    /// <summary>BlueGreen: the slot of the rollout in progress, or null.</summary>
-    public string? CandidateSlot { get; init; }
-
-    /// <summary>The step of the rollout in progress (BlueGreen: candidate, gate, bake, retire), or null.</summary>
-    public string? RolloutPhase { get; init; }
-
-    /// <summary>BlueGreen: the edge's runtime state, or null under Recreate.</summary>
-    public EdgeStatus? Edge { get; init; }
-
     /// <summary>The live container is crash-looping outside a rollout, or null.</summary>
     public CrashLoopStatus? CrashLoop { get; init; }
 }

@@ -170,7 +170,8 @@ internal sealed class DeployerWorker(
 
     private async Task PublishAsync(ContainerInfo? current, string? registryDigest, CancellationToken ct)
     {
-        var strategy = await plan.DescribeAsync(ct).ConfigureAwait(false);
+        // Describing the strategy also refreshes its gauges (the edge's reachability).
+        _ = await plan.DescribeAsync(ct).ConfigureAwait(false);
 
         // An adopted container keeps what it was started with until the next rollout replaces it.
         var differences = current?.Hardening is { } actual ? ContainerSpecFactory.Hardening(container.Value).Differences(actual) : null;
@@ -185,11 +186,6 @@ internal sealed class DeployerWorker(
             RunningDigest = Decisions.RunningDigest(current, registry.ImageName, registryDigest),
             LiveHardened = differences is null ? null : differences.Count == 0,
             LiveHardeningDifferences = differences ?? [],
-            Strategy = strategy.Strategy,
-            LiveSlot = strategy.LiveSlot,
-            CandidateSlot = strategy.CandidateSlot,
-            RolloutPhase = strategy.RolloutPhase,
-            Edge = strategy.Edge,
         });
     }
 

@@ -32,6 +32,17 @@ public sealed class PredictorImages : IAsyncLifetime
     /// <summary>Runs, but serves gRPC on 8001 instead of 8000, so it never becomes SERVING.</summary>
     public static string NeverServing => $"{Repository}:hang-{Run}";
 
+    /// <summary>
+    /// v2 whose process is stopped (SIGTERM) <see cref="ExitsAfterSeconds"/> s after each start: it passes preflight,
+    /// then fails the health gate or the bake, and under <c>unless-stopped</c> restarts into a crash loop.
+    /// </summary>
+    public static string ExitsLater => $"{Repository}:exits-later-{Run}";
+
+    public const int ExitsAfterSeconds = 20;
+
+    /// <summary>The edge proxy, built from Dockerfile.edge.</summary>
+    public static string Edge => $"sp-deployer-e2e/edge:{Run}";
+
     public string V1ModelVersion { get; private set; } = "";
 
     public string V2ModelVersion { get; private set; } = "";
@@ -60,6 +71,8 @@ public sealed class PredictorImages : IAsyncLifetime
         await BuildDerivedAsync(V3, $"FROM {V1}\nLABEL sp.e2e.variant=v3\n");
         await BuildDerivedAsync(Crashing, $"FROM {V1}\nENV Predictor__ModelPath=/app/model/missing.zip\n");
         await BuildDerivedAsync(NeverServing, $"FROM {V1}\nENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:8001\n");
+        await BuildDerivedAsync(ExitsLater, $"FROM {V2}\nENTRYPOINT [\"timeout\", \"-s\", \"TERM\", \"{ExitsAfterSeconds}\", \"dotnet\", \"Predictor.dll\"]\n");
+        await BuildEdgeAsync(root);
         V1ModelVersion = await ModelVersionOfAsync(V1);
         V2ModelVersion = await ModelVersionOfAsync(V2);
         Assert.NotEqual(V1ModelVersion, V2ModelVersion);
@@ -67,7 +80,7 @@ public sealed class PredictorImages : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var tag in new[] { NeverServing, Crashing, V3, V2, V1 })
+        foreach (var tag in new[] { Edge, ExitsLater, NeverServing, Crashing, V3, V2, V1 })
         {
             await Cli.TryRunAsync(["rmi", tag]);
         }
@@ -82,16 +95,24 @@ public sealed class PredictorImages : IAsyncLifetime
         return Cli.RunAsync(arguments, timeout: TimeSpan.FromMinutes(10));
     }
 
+    private static Task<string> BuildEdgeAsync(string root)
+    {
+        List<string> arguments = ["build", "--force-rm", "--network", "host"];
+        arguments.AddRange(BaseImageArgument("DEBIAN_IMAGE", "local/debian:bookworm", "BASE_IMAGE"));
+        arguments.AddRange(["-t", Edge, "-f", Path.Combine(root, "Dockerfile.edge"), root]);
+        return Cli.RunAsync(arguments, timeout: TimeSpan.FromMinutes(10));
+    }
+
     /// <summary>
     /// The base image as scripts/test.sh chose it (same variable names as the build args): unset means the local
     /// image, empty means the Dockerfile's own default (runners that can pull the official images).
     /// </summary>
-    private static string[] BaseImageArgument(string variable, string local) =>
+    private static string[] BaseImageArgument(string variable, string local, string? buildArg = null) =>
         Environment.GetEnvironmentVariable(variable) switch
         {
-            null => ["--build-arg", $"{variable}={local}"],
+            null => ["--build-arg", $"{buildArg ?? variable}={local}"],
             "" => [],
-            var image => ["--build-arg", $"{variable}={image}"],
+            var image => ["--build-arg", $"{buildArg ?? variable}={image}"],
         };
 
     private static async Task BuildDerivedAsync(string tag, string dockerfile)

@@ -25,6 +25,7 @@ public sealed partial class RolloutRig : IAsyncDisposable
     private readonly DockerClient _docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
     private readonly List<DeployerInstance> _instances = [];
     private readonly List<Process> _processes = [];
+    private readonly int[] _edgePorts = [.. Enumerable.Range(0, 5).Select(_ => LocalRegistry.FreePort())];
 
     private RolloutRig(LocalRegistry registry)
     {
@@ -53,6 +54,41 @@ public sealed partial class RolloutRig : IAsyncDisposable
     public Uri PredictorAddress => new($"http://127.0.0.1:{HostPort}");
 
     public DockerClient Docker => _docker;
+
+    /// <summary>BlueGreen: the edge container's name.</summary>
+    public string EdgeName => ContainerName + "-edge";
+
+    public string BlueName => ContainerName + "-blue";
+
+    public string GreenName => ContainerName + "-green";
+
+    /// <summary>
+    /// Settings for <c>Deployer:Strategy</c> = BlueGreen: the edge from <see cref="PredictorImages.Edge"/> on the rig's
+    /// public port, the slots and the runtime API on free loopback ports, its configuration under the state folder.
+    /// </summary>
+    public Dictionary<string, string?> BlueGreen(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Deployer:Strategy"] = "BlueGreen",
+            ["Deployer:Edge:Image"] = PredictorImages.Edge,
+            ["Deployer:Edge:Name"] = EdgeName,
+            ["Deployer:Edge:ConfigDirectory"] = Path.Combine(StateDirectory, "edge"),
+            ["Deployer:Edge:RuntimeApi"] = $"127.0.0.1:{_edgePorts[0]}",
+            ["Deployer:Edge:BluePorts:0"] = $"{_edgePorts[1]}:8000",
+            ["Deployer:Edge:BluePorts:1"] = $"{_edgePorts[2]}:8080",
+            ["Deployer:Edge:GreenPorts:0"] = $"{_edgePorts[3]}:8000",
+            ["Deployer:Edge:GreenPorts:1"] = $"{_edgePorts[4]}:8080",
+            ["Deployer:Edge:CheckInterval"] = "00:00:00.500",
+            ["Deployer:Edge:DrainTimeout"] = "00:00:05",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
 
     public static async Task<RolloutRig> StartAsync() => new(await LocalRegistry.StartAsync());
 
@@ -190,7 +226,7 @@ public sealed partial class RolloutRig : IAsyncDisposable
             process.Dispose();
         }
 
-        foreach (var name in new[] { ContainerName, ContainerName + "-previous", ContainerName + "-preflight" })
+        foreach (var name in new[] { ContainerName, ContainerName + "-previous", ContainerName + "-preflight", EdgeName, BlueName, GreenName })
         {
             await Cli.TryRunAsync(["rm", "-f", name]);
         }
@@ -222,6 +258,7 @@ public sealed partial class RolloutRig : IAsyncDisposable
 public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector logs) : IAsyncDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
+    private int _disposed;
 
     public WebApplication App { get; } = app;
 
@@ -278,8 +315,14 @@ public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector
         return [.. status.GetProperty("quarantined").EnumerateArray().Select(q => q.GetProperty("digest").GetString()!)];
     }
 
+    /// <summary>Stops the deployer; safe to call again (the rig disposes every instance it started).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _http.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();

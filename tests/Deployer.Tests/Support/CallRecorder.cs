@@ -1,0 +1,99 @@
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+
+namespace Deployer.Tests.Support;
+
+/// <summary>
+/// A client as real ones are: one long-lived grpc-dotnet channel with default settings, calling Health.Check every
+/// 50 ms through the public port for as long as it runs, and keeping every call that did not answer SERVING. A call
+/// that only ran past its (generous) deadline is counted apart: on a loaded two-core host slowness is not an outage.
+/// </summary>
+public sealed class CallRecorder : IAsyncDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<string> _failures = [];
+    private readonly Task _loop;
+    private int _calls;
+    private int _slow;
+
+    public CallRecorder(Uri address)
+    {
+        _channel = GrpcChannel.ForAddress(address);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    public int Slow => Volatile.Read(ref _slow);
+
+    /// <summary>Calls refused, reset, unavailable or NOT_SERVING: what a client would see as an outage.</summary>
+    public IReadOnlyList<string> Failures
+    {
+        get
+        {
+            lock (_failures)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="more"/> more calls have been made, so a window is covered.</summary>
+    public Task WaitForMoreCallsAsync(int more, TimeSpan timeout)
+    {
+        var target = Calls + more;
+        return Probes.WaitUntilAsync(() => Task.FromResult(Calls >= target), timeout, $"{more} more calls through the edge");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        _channel.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task LoopAsync()
+    {
+        var client = new Health.HealthClient(_channel);
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(5));
+                if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    Record($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {reply.Status}");
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+            {
+                Interlocked.Increment(ref _slow);
+            }
+            catch (RpcException ex)
+            {
+                Record($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {ex.StatusCode}: {ex.Status.Detail}");
+            }
+
+            Interlocked.Increment(ref _calls);
+            try
+            {
+                await Task.Delay(50, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Record(string failure)
+    {
+        lock (_failures)
+        {
+            _failures.Add(failure);
+        }
+    }
+}
