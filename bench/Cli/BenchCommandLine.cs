@@ -109,6 +109,7 @@ internal static class BenchCommandLine
             ("timeout", Kind.Value, "seconds each scenario may take to converge [default: 180]"),
             ("bake-time", Kind.Value, "Deployer:HealthGate:BakeTime in seconds [default: 20]"),
             ("scenarios", Kind.Value, "comma-separated: good, gate, bake [default: good,gate,bake]"),
+            ("baseline", Kind.Value, "seconds of the clients and h2load before any rollout, the load's own cost (0: skip) [default: 30]"),
             ("h2load-rps", Kind.Value, "h2load's Predict rate during each scenario, req/s over 2 connections (0: unbounded) [default: 500]"),
             ("requests", Kind.Value, "BlueGreen: h2load calls per edge-vs-direct throughput round (0: skip) [default: 50000]"),
             ("rounds", Kind.Value, "BlueGreen: edge-vs-direct rounds [default: 3]"),

@@ -20,7 +20,8 @@ namespace StudentPerformance.Bench.Modes;
 /// The crash is timed by the deployer's own log, not by a timer inside the image: under this machine's load,
 /// preflight alone took from 1 to 12 s, so an image that exits N seconds after its start fails in preflight, the gate
 /// or the bake by chance.
-/// A scenario ends when /status shows the expected state. Under BlueGreen it then measures Predict through the edge
+/// First, with <c>--baseline</c>, the same clients and h2load for a while with no rollout: what the machine's load alone
+/// costs. A scenario ends when /status shows the expected state. Under BlueGreen it then measures Predict through the edge
 /// against the live slot's own loopback port (h2load throughput, and p50 with one call in flight). Everything runs on
 /// loopback with names that start with the run's prefix, and is removed at the end.
 /// </summary>
@@ -42,6 +43,7 @@ internal static class RolloutMode
         var timeout = options.Seconds("timeout", 180, 1800);
         var bakeTime = options.Seconds("bake-time", 20, 3600);
         var crashDelay = options.Seconds("crash-delay", 1, 600);
+        var baseline = options.Seconds("baseline", 30, 600);
         var scenarios = options.String("scenarios", string.Join(',', AllScenarios)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var rps = options.Int("h2load-rps", 500, 0, 1_000_000);
         var requests = options.Int("requests", 50_000, 0, 10_000_000);
@@ -92,6 +94,11 @@ internal static class RolloutMode
         var clients = await ClientSet.StartAsync(publicAddress, interval, deadline, python, TimeSpan.FromHours(2)).ConfigureAwait(false);
         await using (clients.ConfigureAwait(false))
         {
+            if (baseline > TimeSpan.Zero)
+            {
+                results.Add(await MeasureBaselineAsync(clients, baseline, publicAddress, frame, rps, cancellationToken).ConfigureAwait(false));
+            }
+
             foreach (var scenario in scenarios)
             {
                 var (image, expected, crash) = scenario switch
@@ -192,6 +199,21 @@ internal static class RolloutMode
             $"failed calls {string.Join(", ", perClient.Select(c => $"{c.Client} {c.Failed}/{c.Calls}"))}; h2load {counts.NotSucceeded} of {counts.Requests} not ok");
         return new ScenarioResult(name, expected, outcome, view?.Detail, converged, seconds, crashCount, perClient, counts,
             converged ? view!.RunningDigest : null);
+    }
+
+    /// <summary>The same clients and h2load with no rollout at all: what the machine's load alone costs.</summary>
+    private static async Task<ScenarioResult> MeasureBaselineAsync(
+        ClientSet clients, TimeSpan duration, Uri publicAddress, string frame, int rps, CancellationToken cancellationToken)
+    {
+        var before = await clients.SnapshotAsync().ConfigureAwait(false);
+        var h2load = H2loadAcross.Start(publicAddress, frame, rps, TimeSpan.FromSeconds(5));
+        await using var h2loadDisposal = h2load.ConfigureAwait(false);
+        await Task.Delay(duration, cancellationToken).ConfigureAwait(false);
+        var counts = await h2load.StopAsync().ConfigureAwait(false);
+        var after = await clients.SnapshotAsync().ConfigureAwait(false);
+        var perClient = after.Zip(before, (a, b) => a.Since(b)).ToList();
+        Console.WriteLine($"baseline, no rollout, {duration.TotalSeconds} s: failed calls {string.Join(", ", perClient.Select(c => $"{c.Client} {c.Failed}/{c.Calls}"))}; h2load {counts.NotSucceeded} of {counts.Requests} not ok");
+        return new ScenarioResult("baseline", "-", "-", "no rollout", true, Math.Round(duration.TotalSeconds, 1), 0, perClient, counts, null);
     }
 
     /// <summary>The last quality gate in the deployer's /status: its duration and a one-line summary.</summary>
