@@ -339,7 +339,8 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                         $"{operation}: engine answered {status}: {Trim(ex.ResponseBody)}",
                         isTransient: !unauthorized && (status >= 500 || ex.StatusCode == HttpStatusCode.TooManyRequests),
                         isUnauthorized: unauthorized,
-                        inner: ex);
+                        inner: ex,
+                        isMissingImage: ex.StatusCode == HttpStatusCode.NotFound && (ex.ResponseBody ?? "").Contains("No such image", StringComparison.OrdinalIgnoreCase));
                 }
                 catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException or TimeoutException
                                            || (ex is TaskCanceledException && !ct.IsCancellationRequested))

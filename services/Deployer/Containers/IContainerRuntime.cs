@@ -116,11 +116,12 @@ public static class ContainerLabels
 /// <summary>An engine call failed for a reason other than not-found.</summary>
 public sealed class ContainerRuntimeException : Exception
 {
-    public ContainerRuntimeException(string message, bool isTransient, bool isUnauthorized = false, Exception? inner = null)
+    public ContainerRuntimeException(string message, bool isTransient, bool isUnauthorized = false, Exception? inner = null, bool isMissingImage = false)
         : base(message, inner)
     {
         IsTransient = isTransient;
         IsUnauthorized = isUnauthorized;
+        IsMissingImage = isMissingImage;
     }
 
     public ContainerRuntimeException() : this("container runtime error", isTransient: true) { }
@@ -134,4 +135,10 @@ public sealed class ContainerRuntimeException : Exception
 
     /// <summary>The registry refused the engine's credentials (401/403) during a pull.</summary>
     public bool IsUnauthorized { get; }
+
+    /// <summary>
+    /// The engine has no such image (404 on create): something removed it after the pull. Not the image's fault; a
+    /// pull brings it back.
+    /// </summary>
+    public bool IsMissingImage { get; }
 }

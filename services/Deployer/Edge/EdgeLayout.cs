@@ -16,6 +16,11 @@ public static class EdgeSlots
     /// <summary>The slot's server name in every edge backend: <c>blue</c> or <c>green</c>.</summary>
     public static string ServerName(this EdgeSlot slot) => slot == EdgeSlot.Blue ? "blue" : "green";
 
+    /// <summary>The slot's backup server in every edge backend: <c>blue-standby</c> or <c>green-standby</c>.</summary>
+    public static string StandbyName(this EdgeSlot slot) => slot.ServerName() + StandbySuffix;
+
+    public const string StandbySuffix = "-standby";
+
     public static bool TryParse(string? text, out EdgeSlot slot)
     {
         slot = EdgeSlot.Blue;

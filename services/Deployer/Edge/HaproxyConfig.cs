@@ -72,18 +72,29 @@ public static class HaproxyConfig
             Line("    http-check expect status 200");
             foreach (var slot in new[] { EdgeSlot.Blue, EdgeSlot.Green })
             {
-                var server = new StringBuilder()
-                    .Append(CultureInfo.InvariantCulture, $"    server {slot.ServerName()} {EdgeLayout.SlotHost}:{route.SlotPort(slot)}")
-                    .Append(route.Protocol == EdgeProtocol.Grpc ? " proto h2" : "")
-                    // The check speaks HTTP/1.1 to the slot's ready port, whatever the route's protocol.
-                    .Append(CultureInfo.InvariantCulture, $" check check-proto h1 port {layout.ReadyPort(slot)} inter {Ms(options.CheckInterval)} fall 2 rise 1")
-                    .Append(slot == layout.Live ? "" : " disabled");
-                Line(server.ToString());
+                // A live slot that refuses a connection is marked down at once, not after two failed checks: while a
+                // new slot is gated or baked, the old one's standby (below) then takes the call on its retry.
+                Line(Server(slot.ServerName(), route, layout, slot, options) + " observe layer4 error-limit 1 on-error mark-down" + (slot == layout.Live ? "" : " disabled"));
+            }
+
+            foreach (var slot in new[] { EdgeSlot.Blue, EdgeSlot.Green })
+            {
+                // The same slot as a backup server: only used when no live server is up. The deployer enables the old
+                // slot's standby for the gate and the bake, so a new slot that dies costs no call.
+                Line(Server(slot.StandbyName(), route, layout, slot, options) + " backup disabled");
             }
         }
 
         return text.ToString();
     }
+
+    private static string Server(string name, EdgeRoute route, EdgeLayout layout, EdgeSlot slot, EdgeOptions options) =>
+        new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"    server {name} {EdgeLayout.SlotHost}:{route.SlotPort(slot)}")
+            .Append(route.Protocol == EdgeProtocol.Grpc ? " proto h2" : "")
+            // The check speaks HTTP/1.1 to the slot's ready port, whatever the route's protocol.
+            .Append(CultureInfo.InvariantCulture, $" check check-proto h1 port {layout.ReadyPort(slot)} inter {Ms(options.CheckInterval)} fall 2 rise 1")
+            .ToString();
 
     /// <summary>The live slot a file written by <see cref="Render"/> names, or null when the file is missing or foreign.</summary>
     public static EdgeSlot? ReadLiveSlot(string path)

@@ -81,7 +81,10 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
 
         foreach (var route in layout.Routes)
         {
+            // The old slot takes no new call but keeps running; its standby backs the new slot up until it is retired.
             await SetStateAsync(route.Backend, old, "drain", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(route.Backend, old.StandbyName(), "ready", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(route.Backend, slot.StandbyName(), "maint", cancellationToken).ConfigureAwait(false);
         }
 
         Log.Switched(_logger, slot, _time.GetElapsedTime(started), old);
@@ -94,6 +97,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         foreach (var backend in backends)
         {
             await SetStateAsync(backend, slot, "drain", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(backend, slot.StandbyName(), "drain", cancellationToken).ConfigureAwait(false);
         }
 
         var clean = await Wait.UntilAsync(
@@ -102,10 +106,13 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         var left = clean ? 0 : (await GetStateAsync(cancellationToken).ConfigureAwait(false))?.Sessions(slot) ?? 0;
         foreach (var backend in backends)
         {
-            await SetStateAsync(backend, slot, "maint", cancellationToken).ConfigureAwait(false);
-            if (!clean)
+            foreach (var server in new[] { slot.ServerName(), slot.StandbyName() })
             {
-                await _api.ExecuteCheckedAsync($"shutdown sessions server {backend}/{slot.ServerName()}", cancellationToken).ConfigureAwait(false);
+                await SetStateAsync(backend, server, "maint", cancellationToken).ConfigureAwait(false);
+                if (!clean)
+                {
+                    await _api.ExecuteCheckedAsync($"shutdown sessions server {backend}/{server}", cancellationToken).ConfigureAwait(false);
+                }
             }
         }
 
@@ -135,9 +142,17 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         }
 
         var servers = new List<EdgeServerState>();
+        var standbys = new List<EdgeServerState>();
         foreach (var row in rows)
         {
-            if (!row.TryGetValue("svname", out var name) || !EdgeSlots.TryParse(name, out var slot) || slot.ServerName() != name)
+            if (!row.TryGetValue("svname", out var name))
+            {
+                continue;
+            }
+
+            var standby = name.EndsWith(EdgeSlots.StandbySuffix, StringComparison.Ordinal);
+            var slotName = standby ? name[..^EdgeSlots.StandbySuffix.Length] : name;
+            if (!EdgeSlots.TryParse(slotName, out var slot) || slot.ServerName() != slotName)
             {
                 continue;
             }
@@ -148,7 +163,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
                 : status.StartsWith("DRAIN", StringComparison.Ordinal) ? EdgeAdminState.Drain
                 : EdgeAdminState.Ready;
             var up = status.StartsWith("UP", StringComparison.Ordinal) || status == "DRAIN" || status == "no check";
-            servers.Add(new EdgeServerState(
+            (standby ? standbys : servers).Add(new EdgeServerState(
                 row.GetValueOrDefault("pxname", ""),
                 slot,
                 row.GetValueOrDefault("addr", ""),
@@ -158,7 +173,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
                 HaproxyRuntimeApi.Int(row, "scur")));
         }
 
-        return new EdgeState(servers);
+        return new EdgeState(servers, standbys);
     }
 
     private async Task<IReadOnlyList<string>> BackendsAsync(CancellationToken cancellationToken)
@@ -169,5 +184,8 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
     }
 
     private Task SetStateAsync(string backend, EdgeSlot slot, string state, CancellationToken cancellationToken) =>
-        _api.ExecuteCheckedAsync($"set server {backend}/{slot.ServerName()} state {state}", cancellationToken);
+        SetStateAsync(backend, slot.ServerName(), state, cancellationToken);
+
+    private Task SetStateAsync(string backend, string server, string state, CancellationToken cancellationToken) =>
+        _api.ExecuteCheckedAsync($"set server {backend}/{server} state {state}", cancellationToken);
 }

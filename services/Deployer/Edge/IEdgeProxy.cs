@@ -53,9 +53,17 @@ public enum EdgeAdminState
 /// <summary>One slot's server in one edge backend.</summary>
 public sealed record EdgeServerState(string Backend, EdgeSlot Slot, string Address, EdgeAdminState Admin, bool Up, string Status, int CurrentSessions);
 
-/// <summary>The edge as the runtime API reports it.</summary>
-public sealed record EdgeState(IReadOnlyList<EdgeServerState> Servers)
+/// <summary>
+/// The edge as the runtime API reports it: each slot's server in every backend, and apart from them each slot's standby
+/// (backup) server, which only takes calls while no live server is up.
+/// </summary>
+public sealed record EdgeState(IReadOnlyList<EdgeServerState> Servers, IReadOnlyList<EdgeServerState> Standbys)
 {
+    public EdgeState(IReadOnlyList<EdgeServerState> servers)
+        : this(servers, [])
+    {
+    }
+
     /// <summary>The slot that is ready and UP in every backend, or null when none or both are.</summary>
     public EdgeSlot? Live
     {
@@ -68,8 +76,8 @@ public sealed record EdgeState(IReadOnlyList<EdgeServerState> Servers)
         }
     }
 
-    /// <summary>Calls in flight on <paramref name="slot"/> across backends.</summary>
-    public int Sessions(EdgeSlot slot) => Servers.Where(s => s.Slot == slot).Sum(s => s.CurrentSessions);
+    /// <summary>Calls in flight on <paramref name="slot"/> across backends, through its server and its standby.</summary>
+    public int Sessions(EdgeSlot slot) => Servers.Concat(Standbys).Where(s => s.Slot == slot).Sum(s => s.CurrentSessions);
 }
 
 /// <summary>A switch could not complete: the new slot never came UP in the edge's checks.</summary>

@@ -58,8 +58,6 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<QualityGateStep>();
         services.TryAddSingleton<RolloutSteps>();
         services.TryAddSingleton<RolloutPlan>();
-        services.AddEdgeProxy();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeOptions>, EdgeLayoutValidator>());
         services.TryAddSingleton<BlueGreenPlan>();
         services.TryAddSingleton<IRolloutStrategy>(sp => sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Strategy == RolloutStrategy.BlueGreen
             ? sp.GetRequiredService<BlueGreenPlan>()
@@ -88,6 +86,9 @@ public static class DeployerHostExtensions
         services.AddValidatedOptions<CrashLoopOptions>(CrashLoopOptions.SectionName);
         services.AddValidatedOptions<WebhookOptions>(WebhookOptions.SectionName);
         services.AddValidatedOptions<AdminOptions>(AdminOptions.SectionName);
+        // Deployer:Edge is bound and checked under every strategy; its layout only matters (and is checked) under BlueGreen.
+        services.AddEdgeProxy();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeOptions>, EdgeLayoutValidator>());
         return services;
     }
 

@@ -247,19 +247,24 @@ internal sealed class EdgeLayoutValidator(IOptions<DeployerOptions> deployer, IO
 {
     public ValidateOptionsResult Validate(string? name, Edge.EdgeOptions options)
     {
-        if (deployer.Value.Strategy != RolloutStrategy.BlueGreen)
-        {
-            return ValidateOptionsResult.Success;
-        }
-
         try
         {
+            if (deployer.Value.Strategy != RolloutStrategy.BlueGreen)
+            {
+                return ValidateOptionsResult.Success;
+            }
+
             Edge.EdgeLayout.Create(ContainerSpecFactory.Bindings(container.Value), container.Value.GrpcPort, options, Edge.EdgeSlot.Blue);
             return ValidateOptionsResult.Success;
         }
         catch (ArgumentException ex)
         {
             return ValidateOptionsResult.Fail(ex.Message.Split(" (Parameter", 2)[0]);
+        }
+        catch (OptionsValidationException)
+        {
+            // Deployer or Deployer:Container is wrong itself; its own validator names the key.
+            return ValidateOptionsResult.Success;
         }
     }
 }

@@ -133,7 +133,7 @@ internal sealed class BlueGreenPlan(
         ContainerInfo started;
         try
         {
-            started = await docker.RunAsync(spec, ct).ConfigureAwait(false);
+            started = await steps.WithImageAsync(slot.Run, () => docker.RunAsync(spec, ct), ct).ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex) when (!ex.IsTransient)
         {
@@ -375,7 +375,7 @@ internal sealed class BlueGreenPlan(
             await edge.SwitchAsync(Layout(live), ct).ConfigureAwait(false);
         }
 
-        if (current.Servers.Any(s => s.Slot == live.Other() && s.Admin != EdgeAdminState.Maintenance))
+        if (current.Servers.Concat(current.Standbys).Any(s => s.Slot == live.Other() && s.Admin != EdgeAdminState.Maintenance))
         {
             var drained = await edge.DrainAsync(live.Other(), ct).ConfigureAwait(false);
             metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);

@@ -125,4 +125,7 @@ internal static partial class Log
 
     [LoggerMessage(1080, LogLevel.Warning, "The live container '{Name}' restarted {Restarts} times within Deployer:CrashLoop:Window ({Window}); it is not rolled back automatically")]
     public static partial void CrashLoop(ILogger logger, string name, int restarts, TimeSpan window);
+
+    [LoggerMessage(1081, LogLevel.Warning, "Rollout {RolloutId}: the engine no longer has {Digest} (removed after the pull); pulling it again")]
+    public static partial void ImageVanished(ILogger logger, string rolloutId, string digest);
 }

@@ -111,7 +111,7 @@ internal sealed class RolloutPlan(
         await docker.RemoveAsync(spec.Name, ct).ConfigureAwait(false);
         try
         {
-            var candidate = await docker.RunAsync(spec, ct).ConfigureAwait(false);
+            var candidate = await steps.WithImageAsync(run, () => docker.RunAsync(spec, ct), ct).ConfigureAwait(false);
             // A candidate that crashed at once has no published port either; that is the image's fault.
             var address = RolloutSteps.Address(candidate.PublishedPort(_container.GrpcPort))
                 ?? throw (candidate.State.IsDown
@@ -150,7 +150,11 @@ internal sealed class RolloutPlan(
         }
 
         var spec = ContainerSpecFactory.Managed(_container, steps.ImageName, run.Digest, run.Id);
-        await CreateOrRefuseAsync(() => docker.CreateAsync(spec, ct)).ConfigureAwait(false);
+        await CreateOrRefuseAsync(() => steps.WithImageAsync(run, async () =>
+        {
+            await docker.CreateAsync(spec, ct).ConfigureAwait(false);
+            return true;
+        }, ct)).ConfigureAwait(false);
 
         // Downtime starts here: the host port can only be bound by one of the two.
         run.DowntimeStart = time.GetTimestamp();

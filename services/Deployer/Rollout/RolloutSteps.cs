@@ -110,6 +110,32 @@ internal sealed class RolloutSteps(
     }
 
     /// <summary>
+    /// Creates (and maybe starts) a container of the run's image. An image pulled by digest has no tag, so a prune by
+    /// someone else between the pull and this call can remove it: the engine's 404 then says nothing about the image,
+    /// so it is pulled again once and the call repeated.
+    /// </summary>
+    public async Task<T> WithImageAsync<T>(RolloutRun run, Func<Task<T>> create, CancellationToken ct)
+    {
+        try
+        {
+            return await create().ConfigureAwait(false);
+        }
+        catch (ContainerRuntimeException ex) when (ex.IsMissingImage)
+        {
+            Log.ImageVanished(logger, run.Id, run.Digest);
+            await PullAsync(run, ct).ConfigureAwait(false);
+            try
+            {
+                return await create().ConfigureAwait(false);
+            }
+            catch (ContainerRuntimeException again) when (again.IsMissingImage)
+            {
+                throw new RolloutStepException($"the engine lost the image again right after a pull: {again.Message}", imageAtFault: false);
+            }
+        }
+    }
+
+    /// <summary>
     /// What preflight checks of a candidate that no client reaches yet: SERVING within <c>Deployer:Preflight:Timeout</c>
     /// without exiting or restarting, the golden Predict, and the model-quality gate against the live model. Throws a
     /// <see cref="RolloutStepException"/> with the image at fault when any of them fails.

@@ -87,6 +87,43 @@ public sealed class HaproxyEdgeProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Switch_NewSlotDiesWhileTheOldOneDrains_ItsStandbyTakesEveryCall()
+    {
+        using var channel = GrpcChannel.ForAddress(_rig.GrpcAddress);
+        await _rig.Proxy.SwitchAsync(_rig.Layout.WithLive(EdgeSlot.Green), CancellationToken.None);
+        Assert.Equal("green", await EdgeRig.CheckAsync(channel));
+        var state = await _rig.Proxy.GetStateAsync(CancellationToken.None);
+        Assert.All(state!.Standbys.Where(s => s.Slot == EdgeSlot.Blue), s => Assert.Equal(EdgeAdminState.Ready, s.Admin));
+        Assert.All(state.Standbys.Where(s => s.Slot == EdgeSlot.Green), s => Assert.Equal(EdgeAdminState.Maintenance, s.Admin));
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var answers = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var caller = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    answers.Enqueue(await EdgeRig.CheckAsync(channel));
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e.Message);
+                }
+            }
+        });
+
+        // Green stops as a process does when it dies: its listener closes and its connections go away.
+        await _rig.Green.DisposeAsync();
+        var before = answers.Count;
+        await Probes.WaitUntilAsync(() => Task.FromResult(answers.Skip(before).Count(a => a == "blue") >= 50), TimeSpan.FromSeconds(30), "50 calls answered by blue's standby");
+
+        await stop.CancelAsync();
+        await caller;
+        Assert.True(failures.IsEmpty, string.Join('\n', failures) + "\n" + _rig.HaproxyOutput);
+    }
+
+    [Fact]
     public async Task Switch_ToSlotThatIsNotReady_ThrowsAndTheOldSlotKeepsServing()
     {
         var rig = await EdgeRig.StartAsync(o => o.SwitchTimeout = TimeSpan.FromSeconds(2));
@@ -124,7 +161,7 @@ public sealed class HaproxyEdgeProxyTests : IAsyncLifetime
         Assert.Equal(0, result.CutSessions);
         Assert.Equal("blue", await slow);
         var state = await _rig.Proxy.GetStateAsync(CancellationToken.None);
-        Assert.All(state!.Servers.Where(s => s.Slot == EdgeSlot.Blue), s => Assert.Equal(EdgeAdminState.Maintenance, s.Admin));
+        Assert.All(state!.Servers.Concat(state.Standbys).Where(s => s.Slot == EdgeSlot.Blue), s => Assert.Equal(EdgeAdminState.Maintenance, s.Admin));
     }
 
     [Fact]

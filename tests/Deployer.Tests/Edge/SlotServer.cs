@@ -45,6 +45,8 @@ public sealed class SlotServer : IAsyncDisposable
     /// <summary>Requests to <c>/slow</c> that have arrived and wait for <see cref="ReleaseSlow"/>.</summary>
     public int SlowInFlight => Volatile.Read(ref _slowInFlight);
 
+    private int _disposed;
+
     public static async Task<SlotServer> StartAsync(EdgeSlot slot, int grpcPort, int httpPort)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -90,8 +92,14 @@ public sealed class SlotServer : IAsyncDisposable
         previous.TrySetResult();
     }
 
+    /// <summary>Stops the slot (a test may stop it early, the rig again at the end).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _release.TrySetResult();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Deployer.Tests.Support;
 using Docker.DotNet.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Deployer.Tests.EndToEnd;
 
@@ -105,7 +108,8 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
         {
             ["Deployer:HealthGate:StableFor"] = "00:00:02",
-            ["Deployer:HealthGate:BakeTime"] = "00:03:00",
+            // Longer than the bad image's life (20 s from its start), short enough for v1's own bake to end first.
+            ["Deployer:HealthGate:BakeTime"] = "00:01:00",
         }));
         var live = await WaitForVersionAsync(deployer, images.V1ModelVersion, rolloutDone: false);
         await Probes.WaitUntilAsync(async () => await deployer.LastOutcomeAsync() == "Succeeded", Long, "v1's bake to end", () => deployer.Logs.Text);
@@ -121,6 +125,47 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         Assert.Contains(bad, await deployer.QuarantinedAsync());
         await AssertOnlyEdgeAndLiveSlotAsync(live);
         Assert.Empty(client.Failures);
+    }
+
+    [Fact]
+    public async Task CrashLoopAfterCommit_IsReportedNotRolledBack_AndTheOperatorRollsBackThroughTheEdge()
+    {
+        var events = new ConcurrentQueue<string>();
+        var (hook, hookAddress) = await LocalRegistryLoopback.StartAsync(app => app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            events.Enqueue(await reader.ReadToEndAsync());
+            return Results.NoContent();
+        }));
+        await using var hookApp = hook;
+        await _rig.PushAsync(PredictorImages.V1);
+        // No bake: the image that stops itself 20 s after each start is committed, then loops under unless-stopped.
+        var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
+        {
+            ["Deployer:HealthGate:BakeTime"] = "00:00:00",
+            ["Deployer:CrashLoop:MaxRestarts"] = "2",
+            ["Deployer:CrashLoop:Window"] = "00:05:00",
+            ["Deployer:Webhook:Url"] = new Uri(hookAddress, "/hook").ToString(),
+        }));
+        await WaitForVersionAsync(deployer, images.V1ModelVersion);
+        var looping = await _rig.PushAsync(PredictorImages.ExitsLater);
+        await WaitForRolloutAsync(deployer, looping, "Succeeded");
+        var live = (await deployer.StatusAsync()).GetProperty("liveSlot").GetString();
+
+        await Probes.WaitUntilAsync(async () => (await deployer.StatusAsync()).GetProperty("crashLoop").ValueKind == JsonValueKind.Object, Long, "the crash loop to be reported", () => deployer.Logs.Text);
+
+        var status = await deployer.StatusAsync();
+        Assert.True(status.GetProperty("crashLoop").GetProperty("restarts").GetInt32() >= 2);
+        Assert.Equal(live, status.GetProperty("liveSlot").GetString());
+        Assert.Equal(looping, status.GetProperty("runningDigest").GetString());
+        Assert.Contains("deployer_live_crash_loop 1", await deployer.GetAsync("/metrics"), StringComparison.Ordinal);
+        await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains("\"event\":\"crash-loop\"", StringComparison.Ordinal))), Long, "the crash-loop webhook", () => string.Join('\n', events));
+
+        using var response = await deployer.PostAsync("/rollback");
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == images.V1ModelVersion && await deployer.LastOutcomeAsync() == "Succeeded", Long, "the operator's rollback to v1", () => deployer.Logs.Text);
+        Assert.Contains(looping, await deployer.QuarantinedAsync());
+        await AssertOnlyEdgeAndLiveSlotAsync((await deployer.StatusAsync()).GetProperty("liveSlot").GetString()!);
     }
 
     [Theory]

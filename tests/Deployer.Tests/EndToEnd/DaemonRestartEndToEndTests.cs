@@ -39,6 +39,29 @@ public sealed class DaemonRestartEndToEndTests(PredictorImages images) : IAsyncL
         await Probes.WaitUntilAsync(async () => await _rig.InspectAsync(_rig.ContainerName + "-previous") is null, Long, "the rollout to commit", () => deployer.Logs.Text);
     }
 
+    [Fact]
+    public async Task BlueGreen_DockerDaemonRestarted_TheEdgeRoutesToTheLiveSlotAgainAndTheNextImageRollsOut()
+    {
+        await _rig.PushAsync(PredictorImages.V1);
+        var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen());
+        await WaitForVersionAsync(deployer, images.V1ModelVersion);
+        await Probes.WaitUntilAsync(async () => await deployer.LastOutcomeAsync() == "Succeeded", Long, "v1's rollout to commit", () => deployer.Logs.Text);
+        var live = (await deployer.StatusAsync()).GetProperty("liveSlot").GetString();
+
+        await DockerDaemon.RestartAsync();
+
+        // The edge and the live slot come back by themselves (unless-stopped); the edge reads the live slot from its file.
+        await WaitForVersionAsync(deployer, images.V1ModelVersion);
+        Assert.Equal(live, (await deployer.StatusAsync()).GetProperty("liveSlot").GetString());
+        var v2 = await _rig.PushAsync(PredictorImages.V2);
+        await WaitForVersionAsync(deployer, images.V2ModelVersion);
+        await Probes.WaitUntilAsync(
+            async () => (await deployer.StatusAsync()).GetProperty("lastRollout") is { ValueKind: System.Text.Json.JsonValueKind.Object } last
+                && last.GetProperty("digest").GetString() == v2 && last.GetProperty("outcome").GetString() == "Succeeded",
+            Long, "v2's rollout to commit", () => deployer.Logs.Text);
+        Assert.Null(await _rig.InspectAsync(_rig.ContainerName + "-" + live));
+    }
+
     private async Task WaitForVersionAsync(DeployerInstance deployer, string modelVersion) =>
         await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == modelVersion, Long, $"model version {modelVersion} on {_rig.PredictorAddress}", () => deployer.Logs.Text);
 }

@@ -55,6 +55,9 @@ public class DeployerOptionsValidatorTests
     [InlineData("Deployer:Container:GrpcPort", "9000", "Deployer:Container:GrpcPort")]
     [InlineData("Deployer:Webhook:Url", "ftp://hooks", "Deployer:Webhook:Url")]
     [InlineData("Deployer:StateDirectory", " ", "Deployer:StateDirectory")]
+    [InlineData("Deployer:HealthGate:BakeTime", "-00:00:01", "Deployer:HealthGate:BakeTime")]
+    [InlineData("Deployer:CrashLoop:MaxRestarts", "0", "Deployer:CrashLoop:MaxRestarts")]
+    [InlineData("Deployer:CrashLoop:Window", "00:00:00", "Deployer:CrashLoop:Window")]
     public async Task Validate_BadValue_StopsTheStartAndNamesTheKey(string key, string value, string named)
     {
         using var host = Build(new Dictionary<string, string?> { [key] = value });
@@ -62,6 +65,40 @@ public class DeployerOptionsValidatorTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_BlueGreenWithAPublicPortNoSlotPublishes_NamesTheSlotKey()
+    {
+        using var host = Build(new Dictionary<string, string?>
+        {
+            ["Deployer:Strategy"] = "BlueGreen",
+            ["Deployer:Container:Ports:0"] = "8000:8000",
+            ["Deployer:Container:Ports:1"] = "9000:9000",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Deployer:Edge:BluePorts has no loopback port for container port 9000", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_RecreateIgnoresTheEdgeLayout_AndSlotPortsFromConfigurationReplaceTheDefaults()
+    {
+        using var host = Build(new Dictionary<string, string?>
+        {
+            ["Deployer:Container:Ports:0"] = "8000:8000",
+            ["Deployer:Container:Ports:1"] = "9000:9000",
+            ["Deployer:Edge:BluePorts:0"] = "19000:8000",
+            ["Deployer:Edge:BluePorts:1"] = "19080:8080",
+        });
+
+        await host.StartAsync();
+
+        var edge = host.Services.GetRequiredService<IOptions<StudentPerformance.Deployer.Edge.EdgeOptions>>().Value;
+        Assert.Equal(["19000:8000", "19080:8080"], edge.EffectiveBluePorts);
+        Assert.Equal(StudentPerformance.Deployer.Edge.EdgeOptions.DefaultGreenPorts, edge.EffectiveGreenPorts);
+        await host.StopAsync();
     }
 
     [Fact]
@@ -78,6 +115,7 @@ public class DeployerOptionsValidatorTests
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddLogging();
         builder.Services.AddDeployerOptions();
         return builder.Build();
     }

@@ -54,6 +54,20 @@ public sealed class RolloutPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task DeployAsync_ImagePrunedByOthersBetweenPullAndCreate_IsPulledAgainAndRollsOut()
+    {
+        _rig.LiveV1AndPushedV2(ImageBehaviour.Healthy);
+        _rig.Engine.Fail(EngineOperation.Create, "predictor", new ContainerRuntimeException("create container: engine answered 404: No such image", isTransient: false, isMissingImage: true));
+
+        var record = await _rig.Plan.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+
+        Assert.Equal(RolloutOutcome.Succeeded, record.Outcome);
+        Assert.False(_rig.IsQuarantined(V2));
+        Assert.Contains(_rig.StepLogs.Entries, e => e.Id.Id == 1081);
+        await AssertServesAsync(V2);
+    }
+
+    [Fact]
     public async Task DeployAsync_EngineRefusesCreate_RollsBackAndQuarantines()
     {
         _rig.LiveV1AndPushedV2(ImageBehaviour.Healthy);

@@ -97,6 +97,8 @@ public sealed partial class RolloutRig : IAsyncDisposable
     {
         var settings = new Dictionary<string, string?>
         {
+            // appsettings.json ships BlueGreen; these tests name the strategy they test (BlueGreen() switches).
+            ["Deployer:Strategy"] = "Recreate",
             ["Deployer:Registry:Kind"] = "Oci",
             ["Deployer:Registry:Endpoint"] = Registry.Endpoint.ToString(),
             ["Deployer:Registry:RetryBaseDelay"] = "00:00:00.050",
