@@ -2,15 +2,15 @@ namespace StudentPerformance.Infra;
 
 /// <summary>
 /// Everything the stacks need to know about the services they host, in one place: ports, health endpoints,
-/// repository names and the deployer's settings. When the public ports move (for example behind an edge proxy
-/// for blue/green), this is the only file of the infrastructure to change.
+/// repository names and the deployer's settings. The public ports are the edge proxy's (blue/green, docs/edge.md);
+/// when they move, this is the only file of the infrastructure to change.
 /// </summary>
 public static class ServiceShape
 {
-    /// <summary>Public gRPC port (plaintext HTTP/2) of the predictor on a host.</summary>
+    /// <summary>Public gRPC port (plaintext HTTP/2) on a host, bound by the edge proxy in front of the predictor's slots.</summary>
     public const int GrpcPort = 8000;
 
-    /// <summary>Public HTTP/1.1 front door of the predictor on a host (REST, /healthz, /readyz, /metrics).</summary>
+    /// <summary>Public HTTP/1.1 front door on a host (REST, /healthz, /readyz, /metrics), bound by the edge proxy.</summary>
     public const int HttpPort = 8080;
 
     /// <summary>Readiness endpoint on <see cref="HttpPort"/>: 200 only once the model serves.</summary>
@@ -27,6 +27,15 @@ public static class ServiceShape
 
     /// <summary>ECR repository of the deployer image; hosts start it by digest.</summary>
     public const string DeployerRepository = "student-performance-deployer";
+
+    /// <summary>
+    /// ECR repository of the edge proxy image (Dockerfile.edge); hosts pull it by digest and the deployer starts it
+    /// (<c>Deployer:Edge:Image</c>). From ECR, not built on the host: a host never builds images.
+    /// </summary>
+    public const string EdgeRepository = "student-performance-edge";
+
+    /// <summary><c>Deployer:Strategy</c> on every host: the edge holds the public ports, rollouts switch slots behind it.</summary>
+    public const string DeployerStrategy = "BlueGreen";
 
     /// <summary>The tag the workflow moves and the deployer follows (<c>Deployer:Image:Tag</c>).</summary>
     public const string TrackedTag = "latest";
@@ -51,4 +60,12 @@ public static class ServiceShape
 
     /// <summary>Both public ports, in the order the stacks open them.</summary>
     public static IReadOnlyList<int> PublicPorts { get; } = [GrpcPort, HttpPort];
+
+    /// <summary>
+    /// Ports that listen on the host's 127.0.0.1 only and that no security group may ever open: the blue and green
+    /// slots (<c>Deployer:Edge:BluePorts</c>, <c>Deployer:Edge:GreenPorts</c>: a client there would bypass the edge),
+    /// the edge's runtime API (<c>Deployer:Edge:RuntimeApi</c>: it can stop all traffic) and the deployer's admin
+    /// endpoint (<c>Deployer:Admin:Url</c>: it triggers rollouts).
+    /// </summary>
+    public static IReadOnlyList<int> LoopbackOnlyPorts { get; } = [18000, 18080, 28000, 28080, 9999, 9090];
 }

@@ -6,7 +6,7 @@ namespace StudentPerformance.Infra.CiIdentity;
 
 /// <summary>
 /// The identity GitHub Actions assumes through OIDC to push images: no long-lived keys. Only the main branch of
-/// one repository can assume it, and it can only push to the two ECR repositories.
+/// one repository can assume it, and it can only push to the three ECR repositories.
 /// </summary>
 public sealed class CiIdentityStack : Stack
 {
@@ -91,7 +91,12 @@ public sealed class CiIdentityStack : Stack
         {
             Sid = "EcrPushOurRepositories",
             Actions = PushActions,
-            Resources = [RepositoryArn(this, ServiceShape.PredictorRepository), RepositoryArn(this, ServiceShape.DeployerRepository)],
+            Resources =
+            [
+                RepositoryArn(this, ServiceShape.PredictorRepository),
+                RepositoryArn(this, ServiceShape.DeployerRepository),
+                RepositoryArn(this, ServiceShape.EdgeRepository),
+            ],
         }));
 
         _ = new CfnOutput(this, "RoleArn", new CfnOutputProps

@@ -6,10 +6,11 @@ namespace StudentPerformance.Infra.Hosts;
 /// <summary>The deploy-time parameters a host and a fleet share.</summary>
 internal sealed class HostParameters
 {
-    private HostParameters(CfnParameter allowedCidr, CfnParameter deployerImageDigest, CfnParameter instanceType)
+    private HostParameters(CfnParameter allowedCidr, CfnParameter deployerImageDigest, CfnParameter edgeImageDigest, CfnParameter instanceType)
     {
         AllowedCidr = allowedCidr;
         DeployerImageDigest = deployerImageDigest;
+        EdgeImageDigest = edgeImageDigest;
         InstanceType = instanceType;
     }
 
@@ -18,6 +19,12 @@ internal sealed class HostParameters
 
     /// <summary>The deployer image's digest in ECR: hosts run exactly that build, never whatever a tag says now.</summary>
     public CfnParameter DeployerImageDigest { get; }
+
+    /// <summary>
+    /// The edge proxy image's digest in ECR (<c>Deployer:Edge:Image</c>): pinned like the deployer, because the deployer
+    /// replaces the edge container whenever the image it names changes, and that restart closes client connections.
+    /// </summary>
+    public CfnParameter EdgeImageDigest { get; }
 
     public CfnParameter InstanceType { get; }
 
@@ -36,10 +43,17 @@ internal sealed class HostParameters
             AllowedPattern = "^sha256:[a-f0-9]{64}$",
             ConstraintDescription = "an image digest: sha256: and 64 lowercase hex digits",
         }),
+        new CfnParameter(scope, "EdgeImageDigest", new CfnParameterProps
+        {
+            Type = "String",
+            Description = $"Digest of the edge proxy image in the {ServiceShape.EdgeRepository} repository (sha256:...)",
+            AllowedPattern = "^sha256:[a-f0-9]{64}$",
+            ConstraintDescription = "an image digest: sha256: and 64 lowercase hex digits",
+        }),
         new CfnParameter(scope, "InstanceType", new CfnParameterProps
         {
             Type = "String",
             Default = "t3.small",
-            Description = "EC2 instance type: images are built in CI, so the host only runs the predictor and the deployer",
+            Description = "EC2 instance type: images are built in CI, so the host only runs the predictor, the edge and the deployer",
         }));
 }

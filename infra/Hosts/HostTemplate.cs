@@ -26,7 +26,7 @@ internal sealed class HostTemplateProps
 /// <summary>
 /// The launch template of a predictor host: Ubuntu 22.04 resolved from SSM at deploy time, encrypted gp3 root
 /// volume, IMDSv2 only, no SSH key (SSM Session Manager), a pull-only instance role, and user data that installs
-/// Docker and starts the repository's compose file with the deployer pinned by digest.
+/// Docker and starts the repository's compose file with the deployer and the edge image pinned by digest.
 /// </summary>
 internal sealed class HostTemplate : Construct
 {
@@ -52,7 +52,7 @@ internal sealed class HostTemplate : Construct
 
         Role = new Role(this, "Role", new RoleProps
         {
-            Description = "Predictor host: pull images from the two ECR repositories, and SSM Session Manager",
+            Description = "Predictor host: pull images from the three ECR repositories, and SSM Session Manager",
             AssumedBy = new ServicePrincipal("ec2.amazonaws.com"),
             ManagedPolicies = [ManagedPolicy.FromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
         });
@@ -71,6 +71,7 @@ internal sealed class HostTemplate : Construct
             [
                 CiIdentityStack.RepositoryArn(stack, ServiceShape.PredictorRepository),
                 CiIdentityStack.RepositoryArn(stack, ServiceShape.DeployerRepository),
+                CiIdentityStack.RepositoryArn(stack, ServiceShape.EdgeRepository),
             ],
         }));
 
@@ -84,7 +85,11 @@ internal sealed class HostTemplate : Construct
         SecurityGroup.AddEgressRule(Peer.AnyIpv4(), Port.Tcp(80), "HTTP: Ubuntu package mirrors (signed packages)");
 
         UserData = UserData.ForLinux();
-        UserData.AddCommands(BootstrapScript(props.Parameters.DeployerImageDigest.ValueAsString, props.PollJitter, props.SignalResourceLogicalId));
+        UserData.AddCommands(BootstrapScript(
+            props.Parameters.DeployerImageDigest.ValueAsString,
+            props.Parameters.EdgeImageDigest.ValueAsString,
+            props.PollJitter,
+            props.SignalResourceLogicalId));
 
         LaunchTemplate = new LaunchTemplate(this, "LaunchTemplate", new LaunchTemplateProps
         {
@@ -126,7 +131,7 @@ internal sealed class HostTemplate : Construct
     /// <summary>The ECR registry host of this account and region.</summary>
     public static string RegistryHost => $"{Aws.ACCOUNT_ID}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}";
 
-    private static string BootstrapScript(string deployerDigest, string? pollJitter, string? signalResource)
+    private static string BootstrapScript(string deployerDigest, string edgeDigest, string? pollJitter, string? signalResource)
     {
         var compose = ReadComposeFile();
         var registry = RegistryHost;
@@ -156,7 +161,8 @@ internal sealed class HostTemplate : Construct
             """;
         var signalReady = signalResource is null ? "" : $$"""
 
-            # Ready means the predictor answers its readiness endpoint (the model loaded), as the load balancer checks.
+            # Ready means the predictor answers its readiness endpoint through the edge (the deployer created the edge and
+            # a slot, and the model loaded), as the load balancer checks.
             for _ in $(seq 1 120); do
               if curl -fsS -o /dev/null http://127.0.0.1:{{ServiceShape.HttpPort}}{{ServiceShape.ReadinessPath}}; then
                 trap - ERR
@@ -188,8 +194,9 @@ internal sealed class HostTemplate : Construct
             {{compose}}
             COMPOSE_EOF
             {{jitter}}cat > {{dir}}/.env <<ENV_EOF
-            PREDICTOR_IMAGE={{registry}}/{{ServiceShape.PredictorRepository}}:{{ServiceShape.TrackedTag}}
+            DEPLOYER_STRATEGY={{ServiceShape.DeployerStrategy}}
             DEPLOYER_IMAGE={{registry}}/{{ServiceShape.DeployerRepository}}@{{deployerDigest}}
+            EDGE_IMAGE={{registry}}/{{ServiceShape.EdgeRepository}}@{{edgeDigest}}
             DEPLOYER_REPOSITORY={{ServiceShape.PredictorRepository}}
             DEPLOYER_TAG={{ServiceShape.TrackedTag}}
             DEPLOYER_POLL_INTERVAL={{ServiceShape.PollInterval}}
@@ -200,11 +207,13 @@ internal sealed class HostTemplate : Construct
             DOCKER_GID=$(getent group docker | cut -d: -f3)
             ENV_EOF
 
-            # Compose starts the first predictor and the deployer once; from then on the deployer owns the predictor
-            # container and restart policies bring both back after a reboot.
+            # Compose starts only the deployer. The deployer creates the edge (from EDGE_IMAGE, pulled here because the
+            # deployer starts it but does not pull it) and the predictor slots, pulled from ECR by digest; restart
+            # policies bring all of them back after a reboot. The state folder is mounted at the same path inside the
+            # deployer as on the host, since the edge bind-mounts its configuration folder by that path.
             cd {{dir}}
-            docker-compose pull predictor deployer
-            docker-compose up -d --no-build predictor deployer{{signalReady}}
+            docker-compose pull deployer edge
+            docker-compose up -d --no-build deployer{{signalReady}}
             """;
     }
 

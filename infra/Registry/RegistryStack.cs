@@ -5,7 +5,8 @@ using Constructs;
 namespace StudentPerformance.Infra.Registry;
 
 /// <summary>
-/// The two ECR repositories the workflow pushes to: the predictor, and the deployer that hosts start by digest.
+/// The three ECR repositories the workflow pushes to: the predictor, and the deployer and the edge proxy that hosts
+/// start by digest.
 /// </summary>
 public sealed class RegistryStack : Stack
 {
@@ -18,9 +19,10 @@ public sealed class RegistryStack : Stack
     public RegistryStack(Construct scope, string id, IStackProps? props = null)
         : base(scope, id, props)
     {
-        TemplateOptions.Description = "Student Performance: ECR repositories for the predictor and the deployer";
+        TemplateOptions.Description = "Student Performance: ECR repositories for the predictor, the deployer and the edge";
         AddRepository("Predictor", ServiceShape.PredictorRepository);
         AddRepository("Deployer", ServiceShape.DeployerRepository);
+        AddRepository("Edge", ServiceShape.EdgeRepository);
     }
 
     private void AddRepository(string id, string name)

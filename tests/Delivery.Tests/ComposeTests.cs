@@ -1,74 +1,128 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using StudentPerformance.Delivery.Tests.Docker;
+using StudentPerformance.V1;
 
 namespace StudentPerformance.Delivery.Tests;
 
 /// <summary>
-/// docker-compose.yml with the local profile, run by Debian's docker-compose 1.29 against images built here:
-/// predictor, deployer (watching the profile's registry) and the registry come up and go away again.
+/// docker-compose.yml with the local profile, run by Debian's docker-compose 1.29 against images built here: compose
+/// starts the deployer (blue/green) and the registry; the deployer, in its container, rolls out the image pushed to
+/// that registry by creating the edge and a predictor slot itself, and clients reach the predictor through the
+/// edge's public ports only.
 /// </summary>
 [Collection(BuiltImagesDefinition.Name)]
 public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncLifetime
 {
     private static readonly TimeSpan UpTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan RolloutTimeout = TimeSpan.FromMinutes(3);
 
     private readonly string _project = DockerCli.UniqueName("delivery-compose").Replace("-", "", StringComparison.Ordinal);
     private readonly string _deployerImage = DockerCli.UniqueName("delivery-deployer") + ":test";
+    private readonly string _edgeImage = DockerCli.UniqueName("delivery-edge") + ":test";
     private readonly string _stateDir = Directory.CreateTempSubdirectory("delivery-deployer-state-").FullName;
     private readonly int _grpcPort = DockerCli.FreePort();
     private readonly int _httpPort = DockerCli.FreePort();
     private readonly int _registryPort = DockerCli.FreePort();
     private readonly int _adminPort = DockerCli.FreePort();
+    private readonly int _runtimeApiPort = DockerCli.FreePort();
+    private readonly int[] _slotPorts = [DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort()];
+
+    /// <summary>The deployer's containers (edge and slots) are named after the project, so they can be found and removed.</summary>
+    private string PredictorName => _project + "-predictor";
+
+    private string EdgeName => _project + "-edge";
 
     public async Task InitializeAsync()
     {
         await ImageBuild.BuildDeployerAsync(_deployerImage);
+        await ImageBuild.BuildEdgeAsync(_edgeImage);
         // The deployer runs as uid 1654; the state folder stands in for /var/lib/student-performance-deployer.
         File.SetUnixFileMode(_stateDir, (UnixFileMode)0b111_111_111);
     }
 
     [Fact]
-    public async Task UpLocalProfile_AllServicesAnswer_DownRemovesThem()
+    public async Task UpLocalProfile_DeployerCreatesEdgeAndSlot_PredictorAnswersThroughTheEdge()
     {
         // Arrange
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var tracked = $"127.0.0.1:{_registryPort}/student-performance:latest";
 
         try
         {
-            // Act
+            // Act: compose starts the deployer and the registry; the image is pushed as CI would push it.
             (await ComposeAsync("--profile", "local", "up", "--detach", "--no-build")).EnsureSuccess();
-
-            // Assert: the predictor serves on the published port, the registry answers the Distribution API,
-            // and the deployer is up with its admin endpoint on loopback.
-            using var predictor = new PredictorEndpoint(_grpcPort);
-            await predictor.WaitUntilServingAsync(UpTimeout, () => LogsAsync("predictor"));
             await Wait.UntilAsync(
                 async () => (await http.GetAsync(new Uri($"http://127.0.0.1:{_registryPort}/v2/"))).StatusCode == HttpStatusCode.OK,
                 UpTimeout,
                 "registry /v2/",
                 () => LogsAsync("registry"));
+            (await DockerCli.RunAsync("tag", predictorImage.Image, tracked)).EnsureSuccess();
+            (await DockerCli.RunAsync(["push", tracked], TimeSpan.FromMinutes(3))).EnsureSuccess();
+
+            // Assert: compose runs exactly the deployer and the registry, and no predictor of its own.
+            Assert.Equal(["deployer", "registry"], await ComposeServicesAsync());
+
+            // Assert: the deployer rolls the pushed image out into the blue slot behind the edge it created.
             await Wait.UntilAsync(
-                async () => (await http.GetAsync(new Uri($"http://127.0.0.1:{_adminPort}/healthz"))).IsSuccessStatusCode,
-                UpTimeout,
-                "deployer /healthz",
+                async () => (await StatusAsync(http)) is { } status
+                    && status.GetProperty("strategy").GetString() == "BlueGreen"
+                    && status.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last
+                    && last.GetProperty("outcome").GetString() == "Succeeded"
+                    && status.GetProperty("rolloutInProgress").ValueKind == JsonValueKind.False
+                    && status.GetProperty("liveSlot").ValueKind == JsonValueKind.String,
+                RolloutTimeout,
+                "deployer /status: a BlueGreen rollout Succeeded, none in progress",
                 () => LogsAsync("deployer"));
-            Assert.Equal(3, (await ContainersAsync()).Count);
+            var liveSlot = (await StatusAsync(http))!.Value.GetProperty("liveSlot").GetString();
+            Assert.Equal("true", await DockerCli.InspectAsync(EdgeName, "{{.State.Running}}"));
+            Assert.Equal("host", await DockerCli.InspectAsync(EdgeName, "{{.HostConfig.NetworkMode}}"));
+            var slot = $"{PredictorName}-{liveSlot}";
+            Assert.Equal("true", await DockerCli.InspectAsync(slot, "{{.State.Running}}"));
+            Assert.Equal(
+                ["127.0.0.1", "127.0.0.1"],
+                (await DockerCli.InspectAsync(slot, "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}} {{end}}{{end}}"))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+            // Assert: gRPC and HTTP answer on the edge's public ports.
+            using var predictor = new PredictorEndpoint(_grpcPort);
+            await predictor.WaitUntilServingAsync(UpTimeout, () => LogsAsync("deployer"));
+            var reply = await predictor.Predictor.PredictAsync(new PredictRequest { Student = PredictorEndpoint.SampleStudent() });
+            Assert.InRange(reply.MathScore, 0, 100);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{_httpPort}/readyz"))).StatusCode);
         }
         finally
         {
-            // Act: tear down.
+            // Act: tear down what compose started.
             (await ComposeAsync("--profile", "local", "down", "--volumes", "--remove-orphans")).EnsureSuccess();
         }
 
-        // Assert
-        Assert.Empty(await ContainersAsync());
+        // Assert: compose's containers are gone; the edge and the slot are the deployer's and keep serving.
+        Assert.Empty(await ComposeContainersAsync());
+        using var afterDown = new PredictorEndpoint(_grpcPort);
+        Assert.True(await afterDown.IsServingAsync());
     }
 
     public async Task DisposeAsync()
     {
         await ComposeAsync("--profile", "local", "down", "--volumes", "--remove-orphans");
+        // The deployer's containers are not compose's: remove them by name (edge, slots, any candidate).
+        foreach (var name in await DeployerContainersAsync())
+        {
+            await DockerCli.RunAsync("rm", "--force", name);
+        }
+
+        var pulled = await DockerCli.RunAsync(
+            "image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}} {{.Repository}}:{{.Tag}}",
+            "--filter", $"reference=127.0.0.1:{_registryPort}/*");
+        foreach (var reference in pulled.StdOut.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Where(r => !r.EndsWith("<none>", StringComparison.Ordinal)))
+        {
+            await DockerCli.RunAsync("rmi", reference);
+        }
+
         await DockerCli.RemoveImageAsync(_deployerImage);
+        await DockerCli.RemoveImageAsync(_edgeImage);
         Directory.Delete(_stateDir, recursive: true);
     }
 
@@ -79,16 +133,26 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             ["COMPOSE_PROJECT_NAME"] = _project,
             ["PREDICTOR_IMAGE"] = predictorImage.Image,
             ["DEPLOYER_IMAGE"] = _deployerImage,
+            ["EDGE_IMAGE"] = _edgeImage,
             ["REGISTRY_IMAGE"] = Environment.GetEnvironmentVariable("REGISTRY_IMAGE") is { Length: > 0 } registry ? registry : "registry:2",
-            ["PREDICTOR_CONTAINER_NAME"] = _project + "-predictor",
+            ["DEPLOYER_STRATEGY"] = "BlueGreen",
+            ["PREDICTOR_CONTAINER_NAME"] = PredictorName,
+            ["EDGE_CONTAINER_NAME"] = EdgeName,
             ["PREDICTOR_BIND"] = "127.0.0.1",
             ["PREDICTOR_GRPC_PORT"] = Port(_grpcPort),
             ["PREDICTOR_HTTP_PORT"] = Port(_httpPort),
+            ["EDGE_RUNTIME_API_PORT"] = Port(_runtimeApiPort),
+            ["SLOT_BLUE_GRPC_PORT"] = Port(_slotPorts[0]),
+            ["SLOT_BLUE_HTTP_PORT"] = Port(_slotPorts[1]),
+            ["SLOT_GREEN_GRPC_PORT"] = Port(_slotPorts[2]),
+            ["SLOT_GREEN_HTTP_PORT"] = Port(_slotPorts[3]),
+            ["DEPLOYER_BAKE_TIME"] = "00:00:00",
             ["REGISTRY_PORT"] = Port(_registryPort),
             ["DEPLOYER_ADMIN_PORT"] = Port(_adminPort),
             ["DEPLOYER_STATE_DIR"] = _stateDir,
             ["DEPLOYER_REGISTRY_KIND"] = "Oci",
             ["DEPLOYER_REGISTRY_ENDPOINT"] = $"http://127.0.0.1:{_registryPort}",
+            ["DEPLOYER_POLL_INTERVAL"] = "00:00:01",
             ["DOCKER_GID"] = await DockerSocketGroupAsync(),
         };
         return await Command.RunAsync(
@@ -98,15 +162,47 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             environment);
     }
 
-    private async Task<IReadOnlyList<string>> ContainersAsync()
+    private async Task<JsonElement?> StatusAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{_adminPort}/status"));
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+
+    private async Task<IReadOnlyList<string>> ComposeContainersAsync()
     {
         var ps = await DockerCli.RunAsync(
             "ps", "--all", "--quiet", "--filter", $"label=com.docker.compose.project={_project}");
         return ps.EnsureSuccess().StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    private async Task<string> LogsAsync(string service) =>
-        (await ComposeAsync("--profile", "local", "logs", "--no-color", "--tail", "40", service)).Tail(40);
+    private async Task<IReadOnlyList<string>> ComposeServicesAsync()
+    {
+        var ps = await DockerCli.RunAsync(
+            "ps", "--all", "--format", "{{.Label \"com.docker.compose.service\"}}", "--filter", $"label=com.docker.compose.project={_project}");
+        return ps.EnsureSuccess().StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Every container whose name starts with the project's: the edge, the slots and any candidate.</summary>
+    private async Task<IReadOnlyList<string>> DeployerContainersAsync()
+    {
+        var ps = await DockerCli.RunAsync("ps", "--all", "--format", "{{.Names}}", "--filter", $"name=^{_project}-");
+        return ps.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    private async Task<string> LogsAsync(string service)
+    {
+        var logs = (await ComposeAsync("--profile", "local", "logs", "--no-color", "--tail", "60", service)).Tail(60);
+        var containers = string.Join(
+            "\n",
+            (await DockerCli.RunAsync("ps", "--all", "--format", "{{.Names}} {{.Status}}", "--filter", $"name={_project}")).StdOut);
+        return $"{logs}\ncontainers:\n{containers}";
+    }
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 

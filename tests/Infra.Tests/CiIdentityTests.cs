@@ -50,13 +50,13 @@ public sealed class CiIdentityTests
     }
 
     [Fact]
-    public void Role_CanPushToTheTwoRepositoriesOnly()
+    public void Role_CanPushToTheThreeRepositoriesOnly()
     {
         var statements = Policies.Statements(App, "CiIdentity").ToList();
 
         var push = Assert.Single(statements, s => Policies.Sid(s) == "EcrPushOurRepositories");
         Assert.Equal(
-            ["repository/student-performance", "repository/student-performance-deployer"],
+            ["repository/student-performance", "repository/student-performance-deployer", "repository/student-performance-edge"],
             Policies.ResourceSuffixes(push));
         Assert.Contains("ecr:PutImage", Policies.Actions(push));
         Assert.DoesNotContain(statements.SelectMany(Policies.Actions), a => a.Contains('*', StringComparison.Ordinal));

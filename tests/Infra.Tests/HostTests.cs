@@ -53,7 +53,7 @@ public sealed class HostTests
 
     [Theory]
     [MemberData(nameof(HostStacks))]
-    public void InstanceRole_PullsFromTheTwoRepositoriesAndUsesSsm(string stack)
+    public void InstanceRole_PullsFromTheThreeRepositoriesAndUsesSsm(string stack)
     {
         App.Assertions(stack).HasResourceProperties("AWS::IAM::Role", new Dictionary<string, object>
         {
@@ -67,7 +67,9 @@ public sealed class HostTests
         });
         var statements = Policies.Statements(App, stack).ToList();
         var pull = Assert.Single(statements, s => Policies.Sid(s) == "EcrPullOurRepositories");
-        Assert.Equal(["repository/student-performance", "repository/student-performance-deployer"], Policies.ResourceSuffixes(pull));
+        Assert.Equal(
+            ["repository/student-performance", "repository/student-performance-deployer", "repository/student-performance-edge"],
+            Policies.ResourceSuffixes(pull));
         // Pull-only: nothing that writes to a repository.
         var writes = new[] { "ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchDeleteImage" };
         Assert.Empty(statements.SelectMany(Policies.Actions).Intersect(writes));
@@ -75,7 +77,7 @@ public sealed class HostTests
 
     [Theory]
     [MemberData(nameof(HostStacks))]
-    public void UserData_InstallsDockerWritesComposeAndStartsTheDeployerByDigest(string stack)
+    public void UserData_InstallsDockerWritesComposeAndStartsTheDeployerAndEdgeByDigest(string stack)
     {
         var script = App.UserData(stack);
 
@@ -85,9 +87,15 @@ public sealed class HostTests
         Assert.Contains(
             "DEPLOYER_IMAGE=${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/student-performance-deployer@${DeployerImageDigest}\n",
             script, StringComparison.Ordinal);
-        Assert.Contains("PREDICTOR_IMAGE=${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/student-performance:latest\n", script, StringComparison.Ordinal);
+        Assert.Contains(
+            "EDGE_IMAGE=${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/student-performance-edge@${EdgeImageDigest}\n",
+            script, StringComparison.Ordinal);
+        Assert.Contains("DEPLOYER_STRATEGY=BlueGreen\n", script, StringComparison.Ordinal);
+        Assert.Contains("DEPLOYER_STATE_DIR=/var/lib/student-performance-deployer\n", script, StringComparison.Ordinal);
         Assert.Contains("PREDICTOR_GRPC_PORT=8000\nPREDICTOR_HTTP_PORT=8080\n", script, StringComparison.Ordinal);
-        Assert.Contains("docker-compose pull predictor deployer\ndocker-compose up -d --no-build predictor deployer", script, StringComparison.Ordinal);
+        // Compose runs only the deployer; the edge image is pulled for the deployer to start, and no predictor is started by compose.
+        Assert.Contains("docker-compose pull deployer edge\ndocker-compose up -d --no-build deployer", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("predictor deployer", script, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,12 +7,12 @@ public sealed class RegistryTests
     private static readonly SynthesizedApp App = SynthesizedApp.Default;
 
     [Fact]
-    public void Repositories_AreTheTwoTheWorkflowPushes_ScannedEncryptedMutableAndRetained()
+    public void Repositories_AreTheThreeTheWorkflowPushes_ScannedEncryptedMutableAndRetained()
     {
         var repositories = App.Resources("Registry", "AWS::ECR::Repository");
 
         Assert.Equal(
-            ["student-performance", "student-performance-deployer"],
+            ["student-performance", "student-performance-deployer", "student-performance-edge"],
             repositories.Select(r => r.Resource.GetProperty("Properties").GetProperty("RepositoryName").GetString()).Order(StringComparer.Ordinal));
         foreach (var (_, repository) in repositories)
         {

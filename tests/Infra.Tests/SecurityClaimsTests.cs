@@ -64,6 +64,19 @@ public sealed class SecurityClaimsTests
         Assert.Equal([(8000, 8000), (8080, 8080)], ports);
     }
 
+    [Fact]
+    public void IngressRules_NeverCoverTheSlotsTheRuntimeApiOrTheAdminPort()
+    {
+        var rules = SynthesizedApp.StackNames
+            .SelectMany(stack => IngressRules(SynthesizedApp.Default, stack))
+            .Select(rule => (From: rule.GetProperty("FromPort").GetInt32(), To: rule.GetProperty("ToPort").GetInt32()))
+            .ToList();
+
+        Assert.Equal([18000, 18080, 28000, 28080, 9999, 9090], ServiceShape.LoopbackOnlyPorts);
+        Assert.NotEmpty(rules);
+        Assert.DoesNotContain(rules, rule => ServiceShape.LoopbackOnlyPorts.Any(port => rule.From <= port && port <= rule.To));
+    }
+
     private static IEnumerable<JsonElement> IngressRules(SynthesizedApp app, string stack)
     {
         foreach (var (_, group) in app.Resources(stack, "AWS::EC2::SecurityGroup"))

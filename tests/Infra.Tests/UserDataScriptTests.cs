@@ -10,6 +10,7 @@ namespace StudentPerformance.Infra.Tests;
 public sealed partial class UserDataScriptTests
 {
     private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    private const string EdgeDigest = "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
     public static TheoryData<string> HostStacks => ["Host", "Fleet"];
 
@@ -29,7 +30,7 @@ public sealed partial class UserDataScriptTests
     [Theory]
     [InlineData("Host", null)]
     [InlineData("Fleet", "00:00:30")]
-    public async Task ComposeFiles_ResolveToTheDeployerByDigestWithThePollJitter(string stack, string? jitter)
+    public async Task ComposeFiles_ResolveToBlueGreenWithTheDeployerAndEdgeByDigestAndThePollJitter(string stack, string? jitter)
     {
         var script = Resolve(SynthesizedApp.Default.UserData(stack));
         using var folder = new TempFolder();
@@ -48,11 +49,19 @@ public sealed partial class UserDataScriptTests
 
         Assert.True(exitCode == 0, config);
         Assert.Contains($"image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance-deployer@{Digest}", config, StringComparison.Ordinal);
-        Assert.Contains("image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance:latest", config, StringComparison.Ordinal);
+        Assert.Contains($"image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance-edge@{EdgeDigest}", config, StringComparison.Ordinal);
+        Assert.Contains($"Deployer__Edge__Image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/student-performance-edge@{EdgeDigest}", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__Strategy: BlueGreen", config, StringComparison.Ordinal);
         Assert.Contains("Deployer__Registry__Region: eu-west-1", config, StringComparison.Ordinal);
         Assert.Contains("group_add:\n    - '994'", config, StringComparison.Ordinal);
-        Assert.Contains("- 0.0.0.0:8000:8000/tcp", config, StringComparison.Ordinal);
-        Assert.Contains("- 0.0.0.0:8080:8080/tcp", config, StringComparison.Ordinal);
+        // The edge binds the public ports on all addresses; the slots stay on loopback.
+        Assert.Contains("Deployer__Container__HostIp: 0.0.0.0", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__Container__Ports__0: 8000:8000", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__Container__Ports__1: 8080:8080", config, StringComparison.Ordinal);
+        // The state folder at the same path inside as on the host, and the edge's configuration in it.
+        Assert.Contains("- /var/lib/student-performance-deployer:/var/lib/student-performance-deployer:rw", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__StateDirectory: /var/lib/student-performance-deployer\n", config, StringComparison.Ordinal);
+        Assert.Contains("Deployer__Edge__ConfigDirectory: /var/lib/student-performance-deployer/edge", config, StringComparison.Ordinal);
         if (jitter is null)
         {
             Assert.DoesNotContain("Deployer__PollJitter", config, StringComparison.Ordinal);
@@ -69,7 +78,8 @@ public sealed partial class UserDataScriptTests
         .Replace("${AWS::Region}", "eu-west-1", StringComparison.Ordinal)
         .Replace("${AWS::URLSuffix}", "amazonaws.com", StringComparison.Ordinal)
         .Replace("${AWS::StackName}", "Fleet", StringComparison.Ordinal)
-        .Replace("${DeployerImageDigest}", Digest, StringComparison.Ordinal);
+        .Replace("${DeployerImageDigest}", Digest, StringComparison.Ordinal)
+        .Replace("${EdgeImageDigest}", EdgeDigest, StringComparison.Ordinal);
 
     private static string? HereDoc(string script, string delimiter)
     {

@@ -45,10 +45,13 @@ internal sealed class BlueGreenPlan(
     public async Task<RolloutRecord> DeployAsync(string digest, string kind, CancellationToken cancellationToken)
     {
         var run = steps.Start(digest, kind);
-        var old = Live;
-        var slot = new SlotRun(run, Candidate: old.Other(), Old: old);
+        var live = Live;
+        // Before the first rollout nothing runs in the live slot: the candidate takes it, so a fresh host starts on blue.
+        var empty = await docker.InspectAsync(SlotName(live), cancellationToken).ConfigureAwait(false) is null;
+        var slot = empty ? new SlotRun(run, Candidate: live, Old: live.Other()) : new SlotRun(run, Candidate: live.Other(), Old: live);
         try
         {
+            await StepAsync(run, "edge", (_, c) => RequireEdgeAsync(c), cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "disk guard", (r, c) => steps.EnsureDiskSpaceAsync(r, SlotNames, c), cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "pull", steps.PullAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "candidate", (r, c) => StartCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
@@ -82,7 +85,11 @@ internal sealed class BlueGreenPlan(
     /// </summary>
     public async Task RepairAsync(CancellationToken cancellationToken)
     {
-        await MigrateFromRecreateAsync(cancellationToken).ConfigureAwait(false);
+        if (!await MigrateFromRecreateAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var live = edge.ConfiguredLiveSlot() ?? await GuessLiveSlotAsync(cancellationToken).ConfigureAwait(false);
         await EnsureEdgeAsync(Layout(live), cancellationToken).ConfigureAwait(false);
         if (state.Current.ActiveSlotRollout is { } interrupted)
@@ -121,6 +128,15 @@ internal sealed class BlueGreenPlan(
             new EdgeStatus(edgeState is not null, servers ?? []));
     }
 
+    /// <summary>A rollout needs the edge to answer: without it no switch can happen, so nothing is started.</summary>
+    private async Task RequireEdgeAsync(CancellationToken ct)
+    {
+        if (await edge.GetStateAsync(ct).ConfigureAwait(false) is null)
+        {
+            throw new RolloutStepException($"the edge '{_edge.Name}' does not answer on its runtime API ({_edge.RuntimeApi}); reconciliation starts it", imageAtFault: false);
+        }
+    }
+
     /// <summary>Starts the digest in the free slot, on loopback ports only, and checks it as preflight does.</summary>
     private async Task StartCandidateAsync(SlotRun slot, CancellationToken ct)
     {
@@ -145,7 +161,7 @@ internal sealed class BlueGreenPlan(
             ?? throw new RolloutStepException($"the candidate publishes no gRPC port ({_container.GrpcPort}) on {EdgeLayout.SlotHost}", imageAtFault: false);
         if (_preflight.Enabled)
         {
-            await steps.VerifyCandidateAsync(slot.Run, name, address, ct).ConfigureAwait(false);
+            await steps.VerifyCandidateAsync(slot.Run, name, address, SlotName(slot.Old), ct).ConfigureAwait(false);
         }
     }
 
@@ -290,9 +306,14 @@ internal sealed class BlueGreenPlan(
 
         if (Live != candidate)
         {
-            // Never switched (or already switched back): the candidate was never live.
+            // Never switched, or the switch back had written the file when the kill came: the candidate is not live.
             await docker.RemoveAsync(SlotName(candidate), ct).ConfigureAwait(false);
             state.Update(s => s with { ActiveSlotRollout = null });
+            if (interrupted.Phase != SlotPhases.Candidate)
+            {
+                await steps.FinishAsync(run, RolloutOutcome.RolledBack, "finished switching back to the previous slot after an interrupted rollout", ct).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -386,35 +407,46 @@ internal sealed class BlueGreenPlan(
     /// <summary>
     /// A host that ran <c>Recreate</c> has the predictor under <c>Deployer:Container:Name</c>, on the public ports the
     /// edge needs. Its digest is started in the blue slot; once that serves, the old container goes and the edge
-    /// starts. The gap between the two is the only one a migration costs.
+    /// starts. The gap between the two is the only one a migration costs. False while the old container still holds
+    /// the public ports (the migration failed or cannot start): then nothing else may touch the edge.
     /// </summary>
-    private async Task MigrateFromRecreateAsync(CancellationToken ct)
+    private async Task<bool> MigrateFromRecreateAsync(CancellationToken ct)
     {
         var legacy = await docker.InspectAsync(_container.Name, ct).ConfigureAwait(false);
-        if (legacy is null || legacy.State.IsDown || edge.ConfiguredLiveSlot() is not null)
+        if (legacy is null || legacy.State.IsDown)
         {
-            return;
+            return true;
+        }
+
+        if (edge.ConfiguredLiveSlot() is { } live && await docker.InspectAsync(SlotName(live), ct).ConfigureAwait(false) is { State.Running: true })
+        {
+            // The slots already run behind an edge, and something started the old layout again by hand: it holds the
+            // edge's ports, so it goes, and the edge serves the live slot again.
+            Log.LegacyContainerRemoved(logger, _container.Name);
+            await docker.StopAsync(_container.Name, _container.StopTimeout, ct).ConfigureAwait(false);
+            await docker.RemoveAsync(_container.Name, ct).ConfigureAwait(false);
+            return true;
         }
 
         var digest = Decisions.RunningDigest(legacy, steps.ImageName, null);
         if (digest is null)
         {
             Log.MigrationImpossible(logger, _container.Name, steps.ImageName);
-            return;
+            return false;
         }
 
         var run = steps.Start(digest, RolloutKinds.Migrate);
         Log.MigrationStarted(logger, run.Id, _container.Name, SlotName(EdgeSlot.Blue));
         var blue = SlotName(EdgeSlot.Blue);
         await docker.RemoveAsync(blue, ct).ConfigureAwait(false);
-        var started = await docker.RunAsync(SlotContainer.Spec(_container, _edge, EdgeSlot.Blue, steps.ImageName, digest, run.Id), ct).ConfigureAwait(false);
+        var started = await steps.WithImageAsync(run, () => docker.RunAsync(SlotContainer.Spec(_container, _edge, EdgeSlot.Blue, steps.ImageName, digest, run.Id), ct), ct).ConfigureAwait(false);
         var address = RolloutSteps.Address(started.PublishedPort(_container.GrpcPort))!;
         var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, RolloutSteps.ProbeTimeout, c), EdgePollInterval, _preflight.Timeout, time, ct).ConfigureAwait(false);
         if (!serving)
         {
             await steps.RemoveQuietlyAsync(blue).ConfigureAwait(false);
             await steps.FinishAsync(run, RolloutOutcome.Failed, $"migration: '{blue}' was not SERVING within Deployer:Preflight:Timeout; '{_container.Name}' keeps serving", ct).ConfigureAwait(false);
-            return;
+            return false;
         }
 
         var layout = Layout(EdgeSlot.Blue);
@@ -427,6 +459,7 @@ internal sealed class BlueGreenPlan(
         run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);
         state.Update(s => s with { GoodDigests = [digest, .. s.GoodDigests.Where(d => d != digest).Take(9)] });
         await steps.FinishAsync(run, RolloutOutcome.Succeeded, $"migrated from Recreate: '{blue}' serves behind the edge '{_edge.Name}'", ct).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Without a configuration file: the slot that runs, preferring the last good digest; else blue.</summary>

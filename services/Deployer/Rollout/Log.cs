@@ -128,4 +128,7 @@ internal static partial class Log
 
     [LoggerMessage(1081, LogLevel.Warning, "Rollout {RolloutId}: the engine no longer has {Digest} (removed after the pull); pulling it again")]
     public static partial void ImageVanished(ILogger logger, string rolloutId, string digest);
+
+    [LoggerMessage(1082, LogLevel.Warning, "Reconcile: '{Name}' (the Recreate layout) was started beside the slots and holds the edge's ports; removing it")]
+    public static partial void LegacyContainerRemoved(ILogger logger, string name);
 }

@@ -16,15 +16,19 @@ internal sealed class QualityGateStep(
     IOptions<ContainerSpecOptions> options,
     DeployerMetrics metrics)
 {
-    /// <summary>Throws a <see cref="RolloutStepException"/> with the image at fault when the gate refuses the candidate.</summary>
-    public async Task RunAsync(string rolloutId, string kind, Uri candidate, CancellationToken cancellationToken)
+    /// <summary>
+    /// Throws a <see cref="RolloutStepException"/> with the image at fault when the gate refuses the candidate.
+    /// <paramref name="liveContainer"/> is the container that serves clients now (Recreate's container, or the live
+    /// slot), whose model the candidate is compared with.
+    /// </summary>
+    public async Task RunAsync(string rolloutId, string kind, Uri candidate, string liveContainer, CancellationToken cancellationToken)
     {
         if (!gate.Enabled)
         {
             return;
         }
 
-        var (live, note) = await LiveAddressAsync(kind, cancellationToken).ConfigureAwait(false);
+        var (live, note) = await LiveAddressAsync(kind, liveContainer, cancellationToken).ConfigureAwait(false);
         var report = await gate.EvaluateAsync(rolloutId, candidate, live, note, cancellationToken).ConfigureAwait(false);
         history.Record(report);
         metrics.QualityGate.WithLabels(report.Result).Inc();
@@ -40,7 +44,7 @@ internal sealed class QualityGateStep(
         }
     }
 
-    private async Task<(Uri? Address, string? Note)> LiveAddressAsync(string kind, CancellationToken cancellationToken)
+    private async Task<(Uri? Address, string? Note)> LiveAddressAsync(string kind, string name, CancellationToken cancellationToken)
     {
         if (kind == RolloutKinds.Rollback)
         {
@@ -49,23 +53,14 @@ internal sealed class QualityGateStep(
         }
 
         var container = options.Value;
-        var live = await docker.InspectAsync(container.Name, cancellationToken).ConfigureAwait(false);
+        var live = await docker.InspectAsync(name, cancellationToken).ConfigureAwait(false);
         if (live is not { State.Running: true })
         {
-            return (null, $"no running '{container.Name}' (first deployment): absolute limits only");
+            return (null, $"no running '{name}' (first deployment): absolute limits only");
         }
 
         return live.PublishedPort(container.GrpcPort) is { } binding
-            ? (Loopback(binding), null)
-            : (null, $"'{container.Name}' publishes no gRPC port {container.GrpcPort}: absolute limits only");
+            ? (RolloutSteps.Address(binding), null)
+            : (null, $"'{name}' publishes no gRPC port {container.GrpcPort}: absolute limits only");
     }
-
-    // The same mapping as the rollout's probe addresses: a wildcard bind is reached on loopback.
-    private static Uri Loopback(PortBinding binding) => new(binding.HostIp switch
-    {
-        "0.0.0.0" or "" => $"http://127.0.0.1:{binding.HostPort}",
-        "::" => $"http://[::1]:{binding.HostPort}",
-        var ip when ip.Contains(':', StringComparison.Ordinal) => $"http://[{ip}]:{binding.HostPort}",
-        var ip => $"http://{ip}:{binding.HostPort}",
-    });
 }

@@ -117,7 +117,7 @@ internal sealed class RolloutPlan(
                 ?? throw (candidate.State.IsDown
                     ? new RolloutStepException($"preflight refused the image: the candidate exited with code {candidate.State.ExitCode} before SERVING", imageAtFault: true)
                     : new RolloutStepException("the preflight container has no published gRPC port", imageAtFault: false));
-            await steps.VerifyCandidateAsync(run, spec.Name, address, ct).ConfigureAwait(false);
+            await steps.VerifyCandidateAsync(run, spec.Name, address, Name, ct).ConfigureAwait(false);
         }
         finally
         {

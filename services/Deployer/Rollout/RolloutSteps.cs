@@ -140,7 +140,7 @@ internal sealed class RolloutSteps(
     /// without exiting or restarting, the golden Predict, and the model-quality gate against the live model. Throws a
     /// <see cref="RolloutStepException"/> with the image at fault when any of them fails.
     /// </summary>
-    public async Task VerifyCandidateAsync(RolloutRun run, string name, Uri address, CancellationToken ct)
+    public async Task VerifyCandidateAsync(RolloutRun run, string name, Uri address, string liveContainer, CancellationToken ct)
     {
         string? exited = null;
         var serving = await Wait.UntilAsync(
@@ -182,7 +182,7 @@ internal sealed class RolloutSteps(
         }
 
         // Deployer:QualityGate — the candidate against the live model on the golden set, before any client sees it.
-        await quality.RunAsync(run.Id, run.Kind, address, ct).ConfigureAwait(false);
+        await quality.RunAsync(run.Id, run.Kind, address, liveContainer, ct).ConfigureAwait(false);
     }
 
     /// <summary>

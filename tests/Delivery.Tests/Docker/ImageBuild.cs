@@ -9,6 +9,7 @@ public static class ImageBuild
 {
     public const string PredictorDockerfile = "Dockerfile.predictor";
     public const string DeployerDockerfile = "Dockerfile.deployer";
+    public const string EdgeDockerfile = "Dockerfile.edge";
 
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
 
@@ -106,6 +107,23 @@ public static class ImageBuild
     public static async Task<string> BuildDeployerAsync(string tag)
     {
         (await BuildAsync(DeployerDockerfile, tag)).EnsureSuccess();
+        return tag;
+    }
+
+    /// <summary>
+    /// Builds the edge (HAProxy) image. Its base is <c>DEBIAN_IMAGE</c> as in the deployer's edge tests: unset means
+    /// the local stand-in <c>local/debian:bookworm</c> (scripts/make-base-images.sh), empty the Dockerfile's pinned
+    /// default.
+    /// </summary>
+    public static async Task<string> BuildEdgeAsync(string tag)
+    {
+        var args = Environment.GetEnvironmentVariable("DEBIAN_IMAGE") switch
+        {
+            null => new Dictionary<string, string> { ["BASE_IMAGE"] = "local/debian:bookworm" },
+            "" => null,
+            var image => new Dictionary<string, string> { ["BASE_IMAGE"] = image },
+        };
+        (await BuildAsync(EdgeDockerfile, tag, args)).EnsureSuccess();
         return tag;
     }
 }

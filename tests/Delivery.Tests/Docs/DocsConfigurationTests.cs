@@ -176,6 +176,8 @@ public sealed class DocsSampleOptions
     public DocsSampleInnerOptions Inner { get; } = new();
 
     public bool Computed => Mode.Length > 0;
+
+    public IReadOnlyList<string> ComputedNames => Names.Count == 0 ? ["default"] : [.. Names];
 }
 
 /// <summary>A nested section of <see cref="DocsSampleOptions"/>.</summary>

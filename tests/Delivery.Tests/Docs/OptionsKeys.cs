@@ -60,6 +60,12 @@ public static class OptionsKeys
             var key = $"{prefix}:{KeyName(property)}";
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             var settable = property.SetMethod is { IsPublic: true };
+            if (!settable && IsComputed(property))
+            {
+                // Such as EdgeOptions.EffectiveBluePorts => BluePorts or a default: nothing for the binder to fill.
+                continue;
+            }
+
             if (IsCollection(propertyType))
             {
                 keys.TryAdd(key, new OptionsKey(key, IsCollection: true, $"{type.FullName}.{property.Name}"));
@@ -79,6 +85,13 @@ public static class OptionsKeys
             }
         }
     }
+
+    /// <summary>
+    /// A getter with no backing field of its own (an expression body): the binder cannot fill it, so it is no key. A
+    /// getter-only auto-property (<c>{ get; } = new()</c>) has a compiler-generated field and is filled through its getter.
+    /// </summary>
+    private static bool IsComputed(PropertyInfo property) =>
+        property.DeclaringType!.GetField($"<{property.Name}>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly) is null;
 
     // [ConfigurationKeyName("x")] renames a key; read by name, since the attribute's assembly is not loaded here.
     private static string KeyName(PropertyInfo property) =>

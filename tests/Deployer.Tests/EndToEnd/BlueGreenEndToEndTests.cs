@@ -44,6 +44,8 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         Assert.Equal(v2, status.GetProperty("runningDigest").GetString());
         Assert.Equal("BlueGreen", status.GetProperty("strategy").GetString());
         Assert.True(status.GetProperty("edge").GetProperty("reachable").GetBoolean());
+        // The quality gate compared v2 with the model in the live slot, not with a container of the Recreate name.
+        Assert.Equal(images.V1ModelVersion, status.GetProperty("qualityGate").GetProperty("live").GetProperty("modelVersion").GetString());
         await AssertOnlyEdgeAndLiveSlotAsync(live!);
 
         var slot = await _rig.InspectAsync(_rig.ContainerName + "-" + live);
