@@ -23,6 +23,7 @@ var root = BenchCommandLine.Create(mode => mode switch
     "startup" => StartupMode.RunAsync,
     "h2load" => H2loadMode.RunAsync,
     "rollout" => RolloutMode.RunAsync,
+    "soak" => SoakMode.RunAsync,
     "edge" => EdgeMode.RunAsync,
     _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "no such mode"),
 });

@@ -49,7 +49,7 @@ internal static class BenchCommandLine
     public static RootCommand Create(Func<string, ModeRunner> run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var root = new RootCommand("Benchmarks of the predictor: load, batch, start-up, rollout and the edge. Each mode prints a table and one JSON line.");
+        var root = new RootCommand("Benchmarks of the predictor: load, batch, start-up, rollout, soak and the edge. Each mode prints a table and one JSON line.");
         Add(root, run, "echo", "A do-nothing predictor (same contract, h2c HTTP/2-only Kestrel): the stack's ceiling.",
         [
             ("port", Kind.Value, "port to listen on [default: 8001]"),
@@ -89,16 +89,43 @@ internal static class BenchCommandLine
             ("timeout", Kind.Value, "seconds to wait for SERVING [default: 30]"),
             ("grace", Kind.Value, "seconds between SIGTERM and SIGKILL [default: 10]"),
         ]);
-        Add(root, run, "rollout", "Local registry + deployer: push v2, then bad images with and without preflight; 20 ms prober.",
+        (string, Kind, string)[] deployerOptions =
         [
             ("v1-image", Kind.Value, "the image deployed first (required)"),
-            ("v2-image", Kind.Value, "the image pushed as the update (required)"),
-            ("port", Kind.Value, "the predictor's published gRPC port [default: 8000]"),
-            ("interval", Kind.Value, "seconds between health probes [default: 0.02]"),
-            ("timeout", Kind.Value, "seconds each phase may take [default: 180]"),
+            ("v2-image", Kind.Value, "the good update, a predictor image whose model version differs (required)"),
+            ("edge-image", Kind.Value, "the edge's image under BlueGreen [default: Dockerfile.edge built now, on local/debian:bookworm when present]"),
+            ("interval", Kind.Value, "seconds between each client's calls [default: 0.02]"),
+            ("deadline", Kind.Value, "seconds each client call may take [default: 0.5]"),
+            ("crash-delay", Kind.Value, "seconds after the deployer logs the gate's (or bake's) start that a failing image's process is SIGKILLed [default: 1]"),
+            ("python", Kind.Value, "the Python with grpcio [default: /usr/bin/python3]"),
             ("deployer-command", Kind.Value, "how to start the deployer [default: dotnet services/Deployer/bin/Release/net10.0/Deployer.dll]"),
             ("deployer-env", Kind.Repeated, "K=V for the deployer (repeatable)"),
-            ("no-bad", Kind.Flag, "skip the bad-image phases"),
+        ];
+        Add(root, run, "rollout", "Local registry + deployer: a good rollout, a gate-failure and a bake-time rollback, each measured by three clients and h2load on the public port; under BlueGreen also Predict through the edge vs direct.",
+        [
+            .. deployerOptions,
+            ("strategy", Kind.Value, "Deployer:Strategy: BlueGreen or Recreate [default: BlueGreen]"),
+            ("port", Kind.Value, "the public gRPC port on 127.0.0.1 [default: a free port]"),
+            ("timeout", Kind.Value, "seconds each scenario may take to converge [default: 180]"),
+            ("bake-time", Kind.Value, "Deployer:HealthGate:BakeTime in seconds [default: 20]"),
+            ("scenarios", Kind.Value, "comma-separated: good, gate, bake [default: good,gate,bake]"),
+            ("baseline", Kind.Value, "seconds of the clients and h2load before any rollout, the load's own cost (0: skip) [default: 30]"),
+            ("h2load-rps", Kind.Value, "h2load's Predict rate during each scenario, req/s over 2 connections (0: unbounded) [default: 500]"),
+            ("requests", Kind.Value, "BlueGreen: h2load calls per edge-vs-direct throughput round (0: skip) [default: 50000]"),
+            ("rounds", Kind.Value, "BlueGreen: edge-vs-direct rounds [default: 3]"),
+            ("latency-seconds", Kind.Value, "BlueGreen: seconds of one-in-flight calls for the p50, per round (0: skip) [default: 5]"),
+        ]);
+        Add(root, run, "soak", "Many BlueGreen rollouts (good, never-serving, gate-failing in turn) with random deployer kills, three clients through the edge throughout; exits 1 if a rollout does not converge or a container is left behind.",
+        [
+            .. deployerOptions,
+            ("rollouts", Kind.Value, "how many rollouts [default: 30]"),
+            ("kill-chance", Kind.Value, "chance, 0..1, that the deployer is SIGKILLed during a rollout [default: 0.3]"),
+            ("kill-within", Kind.Value, "the kill comes at a random moment this many seconds after the push [default: 15]"),
+            ("seed", Kind.Value, "seed of the kills [default: 42]"),
+            ("converge-timeout", Kind.Value, "seconds a rollout may take to converge [default: 240]"),
+            ("bake-time", Kind.Value, "Deployer:HealthGate:BakeTime in seconds [default: 5]"),
+            ("preflight-timeout", Kind.Value, "Deployer:Preflight:Timeout in seconds (bounds a never-serving rollout) [default: 20]"),
+            ("leftover-wait", Kind.Value, "seconds to wait at the end for stray containers to go [default: 60]"),
         ]);
         Add(root, run, "edge", "Blue/green behind haproxy on loopback (docs/edge.md): failed calls of three clients per switch method, then Predict throughput and p50 through the edge vs direct.",
         [

@@ -83,6 +83,22 @@ internal sealed class Options
         }
     }
 
+    public double Double(string name, double defaultValue, double min, double max)
+    {
+        var s = StringOrNull(name);
+        if (s is null)
+        {
+            return defaultValue;
+        }
+
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+        {
+            throw new UsageException($"--{name} must be a number in {min.ToString(CultureInfo.InvariantCulture)}..{max.ToString(CultureInfo.InvariantCulture)}, got '{s}'");
+        }
+
+        return v;
+    }
+
     /// <summary>Seconds, fractional allowed (<c>--duration 10</c>, <c>--warmup 0.5</c>).</summary>
     public TimeSpan Seconds(string name, double defaultSeconds, double maxSeconds = 3600)
     {

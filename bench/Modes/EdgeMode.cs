@@ -2,16 +2,11 @@ extern alias deployer;
 
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using deployer::StudentPerformance.Deployer.Containers;
 using deployer::StudentPerformance.Deployer.Edge;
-using Grpc.Core;
-using Grpc.Health.V1;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using StudentPerformance.Bench.Cli;
-using StudentPerformance.Bench.Load;
-using StudentPerformance.V1;
+using StudentPerformance.Bench.Rollout;
 
 namespace StudentPerformance.Bench.Modes;
 
@@ -66,8 +61,7 @@ internal static class EdgeMode
             Report.Print(["method", "switches", "client", "calls", "failed", "codes"],
                 [.. results.SelectMany(r => r.Clients.Select(c => new List<string>
                 {
-                    r.Method, Report.F(r.Switches), c.Client, Report.F(c.Calls), Report.F(c.Failed),
-                    string.Join(' ', c.Codes.Select(kv => $"{kv.Key}={kv.Value}")),
+                    r.Method, Report.F(r.Switches), c.Client, Report.F(c.Calls), Report.F(c.Failed), c.CodesText,
                 }))]);
 
             var throughput = requests > 0 ? await MeasureThroughputAsync(rig, requests, rounds, cancellationToken).ConfigureAwait(false) : null;
@@ -116,192 +110,19 @@ internal static class EdgeMode
         return new SwitchResult(method, switches * 2, Math.Round(Clock.GetElapsedTime(started).TotalSeconds, 1), results);
     }
 
-    private static async Task<object> MeasureThroughputAsync(Rig rig, int requests, int rounds, CancellationToken cancellationToken)
+    private static async Task<EdgeThroughput> MeasureThroughputAsync(Rig rig, int requests, int rounds, CancellationToken cancellationToken)
     {
         var edge = await rig.StartEdgeAsync(cancellationToken).ConfigureAwait(false);
-        var direct = rig.SlotAddress(rig.Live);
-        var file = Path.Combine(rig.Work, "predict.grpc");
-        await File.WriteAllBytesAsync(file, H2loadMode.Frame(new PredictRequest { Student = RequestMix.Fixed() }), cancellationToken).ConfigureAwait(false);
-        var run = new H2loadMode.H2loadRun(file, requests, 2, 16, TimeSpan.FromSeconds(2));
-        var directRounds = new List<H2loadResult>();
-        var edgeRounds = new List<H2loadResult>();
-        for (var i = 0; i < rounds; i++)
-        {
-            var current = i == 0 ? run : run with { Warmup = TimeSpan.Zero };
-            directRounds.Add(await current.RunAsync(direct, rig.SlotPid, cancellationToken).ConfigureAwait(false));
-            edgeRounds.Add(await current.RunAsync(edge, rig.SlotPid, cancellationToken).ConfigureAwait(false));
-        }
-
-        var a = H2loadResult.Merge(directRounds);
-        var b = H2loadResult.Merge(edgeRounds);
-        Report.Print(["run", "requests", "succeeded", "req/s", "mean us", "srv us/call"], [a.Row("h2load -> predictor"), b.Row("h2load -> edge -> predictor")]);
-        var ratio = Math.Round(b.RequestsPerSecond / a.RequestsPerSecond, 3);
-        Console.WriteLine(FormattableString.Invariant($"throughput through the edge / direct: {ratio}x (target >= 0.7x)"));
-        return new { direct = a, edge = b, ratio };
+        return await EdgeVersusDirect.ThroughputAsync(edge, rig.SlotAddress(rig.Live), rig.SlotPid, rig.Work, requests, rounds, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<object> MeasureLatencyAsync(Rig rig, TimeSpan seconds, int rounds, CancellationToken cancellationToken)
+    private static async Task<EdgeLatency> MeasureLatencyAsync(Rig rig, TimeSpan seconds, int rounds, CancellationToken cancellationToken)
     {
         var edge = await rig.StartEdgeAsync(cancellationToken).ConfigureAwait(false);
-        var direct = rig.SlotAddress(rig.Live);
-        var request = new PredictRequest { Student = RequestMix.Fixed() };
-        var directRuns = new List<LoadResult>();
-        var edgeRuns = new List<LoadResult>();
-        for (var i = 0; i < rounds; i++)
-        {
-            foreach (var (address, runs) in new[] { (direct, directRuns), (edge, edgeRuns) })
-            {
-                var settings = new LoadSettings(address, 1, 1, seconds, i == 0 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero, 0, rig.SlotPid, TimeSpan.Zero);
-                runs.Add(await ClosedLoop.RunAsync(settings, (c, _, _, o) => c.PredictAsync(request, o).ResponseAsync, cancellationToken).ConfigureAwait(false));
-            }
-        }
-
-        var a = LoadResult.Merge(directRuns).Summarize("predict 1x1 -> predictor");
-        var b = LoadResult.Merge(edgeRuns).Summarize("predict 1x1 -> edge -> predictor");
-        Report.Table([a, b]);
-        var added = Math.Round(b.P50Us - a.P50Us, 1);
-        Console.WriteLine(FormattableString.Invariant($"added p50 through the edge: {added} us (target <= 100 us)"));
-        return new { direct = a, edge = b, added_p50_us = added };
+        return await EdgeVersusDirect.LatencyAsync(edge, rig.SlotAddress(rig.Live), rig.SlotPid, seconds, rounds, cancellationToken).ConfigureAwait(false);
     }
 
     private sealed record SwitchResult(string Method, int Switches, double Seconds, IReadOnlyList<ClientResult> Clients);
-
-    private sealed record ClientResult(string Client, long Calls, long Failed, IReadOnlyDictionary<string, long> Codes);
-
-    /// <summary>The three clients, started together and stopped together.</summary>
-    private sealed class ClientSet : IAsyncDisposable
-    {
-        private readonly List<(string Name, ChildProcess Child)> _python;
-        private readonly DotnetProber _dotnet;
-
-        private ClientSet(List<(string, ChildProcess)> python, DotnetProber dotnet)
-        {
-            _python = python;
-            _dotnet = dotnet;
-        }
-
-        public static async Task<ClientSet> StartAsync(Uri target, TimeSpan interval, TimeSpan deadline, string python)
-        {
-            var script = Path.Combine(RepoPaths.Root(), "bench", "scripts", "edge_probe.py");
-            var children = new List<(string, ChildProcess)>();
-            foreach (var client in new[] { "fresh", "fast-backoff" })
-            {
-                var child = ChildProcess.Start(python, [script, "--address", $"{target.Host}:{target.Port}", "--client", client,
-                    "--interval", interval.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-                    "--deadline", deadline.TotalSeconds.ToString(CultureInfo.InvariantCulture)]);
-                await child.WaitForLineAsync("ready", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-                children.Add(($"python {client}", child));
-            }
-
-            return new ClientSet(children, DotnetProber.Start(target, interval, deadline));
-        }
-
-        public async Task<IReadOnlyList<ClientResult>> StopAsync()
-        {
-            var results = new List<ClientResult>();
-            foreach (var (name, child) in _python)
-            {
-                child.Process.StandardInput.Close();
-                var line = await child.WaitForLineAsync("{", TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-                using var json = JsonDocument.Parse("{" + line);
-                var root = json.RootElement;
-                results.Add(new ClientResult(name, root.GetProperty("calls").GetInt64(), root.GetProperty("failed").GetInt64(),
-                    root.GetProperty("codes").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64())));
-            }
-
-            results.Add(await _dotnet.StopAsync().ConfigureAwait(false));
-            return results;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var (_, child) in _python)
-            {
-                child.Dispose();
-            }
-
-            await _dotnet.StopAsync().ConfigureAwait(false);
-            _dotnet.Dispose();
-        }
-    }
-
-    /// <summary>One long-lived grpc-dotnet channel with default settings, Health/Check on a fixed schedule.</summary>
-    private sealed class DotnetProber : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Dictionary<string, long> _codes = [];
-        private Task? _loop;
-        private long _calls;
-        private long _failed;
-
-        public static DotnetProber Start(Uri target, TimeSpan interval, TimeSpan deadline)
-        {
-            var prober = new DotnetProber();
-            prober._loop = Task.Run(() => prober.LoopAsync(target, interval, deadline));
-            return prober;
-        }
-
-        public async Task<ClientResult> StopAsync()
-        {
-            if (_loop is { } loop)
-            {
-                await _stop.CancelAsync().ConfigureAwait(false);
-                await loop.ConfigureAwait(false);
-                _loop = null;
-            }
-
-            return new ClientResult("grpc-dotnet default", _calls, _failed, _codes);
-        }
-
-        public void Dispose() => _stop.Dispose();
-
-        private async Task LoopAsync(Uri target, TimeSpan interval, TimeSpan deadline)
-        {
-            using var channel = GrpcChannel.ForAddress(target);
-            var health = new Health.HealthClient(channel);
-            var next = Clock.GetTimestamp();
-            while (!_stop.IsCancellationRequested)
-            {
-                _calls++;
-                try
-                {
-                    var reply = await health.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime + deadline);
-                    if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
-                    {
-                        Fail("NOT_SERVING");
-                    }
-                }
-                catch (RpcException e)
-                {
-                    Fail(e.StatusCode.ToString());
-                }
-
-                next += (long)(interval.TotalSeconds * Clock.TimestampFrequency);
-                var wait = Clock.GetElapsedTime(Clock.GetTimestamp(), next);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, _stop.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
-                else
-                {
-                    next = Clock.GetTimestamp();
-                }
-            }
-        }
-
-        private void Fail(string code)
-        {
-            _failed++;
-            _codes[code] = _codes.GetValueOrDefault(code) + 1;
-        }
-    }
 
     /// <summary>
     /// The slots (predictor processes on fixed loopback ports), the edge (haproxy, master-worker) and the deployer's

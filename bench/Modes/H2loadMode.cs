@@ -156,7 +156,7 @@ internal static partial class H2loadMode
         }
     }
 
-    private static async Task<string> H2loadAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    internal static async Task<string> H2loadAsync(IEnumerable<string> args, CancellationToken cancellationToken)
     {
         using var child = ChildProcess.Start("h2load", args);
         var stdout = child.Process.StandardOutput.ReadToEndAsync(cancellationToken);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Calls grpc.health.v1 Health/Check every --interval through --address until stdin closes, then prints one JSON
-line: {"calls": N, "failed": F, "codes": {...}}. Used by the bench's edge mode (bench/Modes/EdgeMode.cs).
+line: {"calls": N, "failed": F, "codes": {...}}. Each line read from stdin before that prints the counts so far in
+the same form. Used by the bench's edge, rollout and soak modes (bench/Rollout/ClientSet.cs).
 
 --client fresh        a new channel (and TCP connection) per call
 --client fast-backoff one long-lived channel whose reconnect backoff is 20-50 ms
@@ -29,7 +30,14 @@ def main():
     args = parser.parse_args()
 
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    report = threading.Event()
+
+    def read_stdin():
+        for _ in sys.stdin:
+            report.set()
+        stop.set()
+
+    threading.Thread(target=read_stdin, daemon=True).start()
 
     fast = [("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
             ("grpc.max_reconnect_backoff_ms", 50), ("grpc.enable_retries", 0)]
@@ -55,6 +63,9 @@ def main():
         finally:
             if shared is None:
                 channel.close()
+        if report.is_set():
+            report.clear()
+            print(json.dumps({"calls": calls, "failed": failed, "codes": codes}), flush=True)
         next_at += args.interval
         delay = next_at - time.monotonic()
         if delay > 0:

@@ -17,6 +17,11 @@ public sealed class BenchCommandLineTests
     [InlineData("h2load", "--frame-out")]
     [InlineData("startup", "--image")]
     [InlineData("rollout", "--v2-image")]
+    [InlineData("rollout", "--strategy")]
+    [InlineData("rollout", "--edge-image")]
+    [InlineData("rollout", "--crash-delay")]
+    [InlineData("soak", "--rollouts")]
+    [InlineData("soak", "--kill-chance")]
     public async Task Mode_Help_ListsItsOptionsAndExitsZero(string mode, string option)
     {
         var result = await BenchAsync(mode, "--help");
@@ -32,6 +37,14 @@ public sealed class BenchCommandLineTests
     [InlineData("--sizes", "batch", "--sizes", "1,x", "--address", "http://127.0.0.1:9")]
     [InlineData("--timeout", "startup", "--timeout", "never")]
     [InlineData("--v1-image", "rollout", "--v2-image", "b")]
+    [InlineData("--strategy", "rollout", "--v1-image", "a", "--v2-image", "b", "--strategy", "Rainbow")]
+    [InlineData("--scenarios", "rollout", "--v1-image", "a", "--v2-image", "b", "--scenarios", "good,evil")]
+    [InlineData("--edge-image", "rollout", "--v1-image", "a", "--v2-image", "b", "--strategy", "Recreate", "--edge-image", "e")]
+    [InlineData("--bake-time", "rollout", "--v1-image", "a", "--v2-image", "b", "--bake-time", "-1")]
+    [InlineData("--v2-image", "soak", "--v1-image", "a")]
+    [InlineData("--rollouts", "soak", "--v1-image", "a", "--v2-image", "b", "--rollouts", "0")]
+    [InlineData("--kill-chance", "soak", "--v1-image", "a", "--v2-image", "b", "--kill-chance", "1.5")]
+    [InlineData("--strategy", "soak", "--v1-image", "a", "--v2-image", "b", "--strategy", "Recreate")]
     public async Task Mode_BadOption_ExitsTwoNamingIt(string named, params string[] args)
     {
         var result = await BenchAsync(args);
