@@ -8,7 +8,8 @@ namespace Deployer.Tests.EndToEnd;
 /// <c>Deployer:Strategy</c> = BlueGreen against the real engine, registry, edge (HAProxy, built from Dockerfile.edge)
 /// and predictor images. Clients reach only the edge's public port. Waits have generous bounds; nothing asserts a
 /// duration. What is asserted of clients is that a long-lived channel never saw an outage (a refused, reset or
-/// NOT_SERVING call); slowness under load is counted apart.
+/// unavailable call); slowness under load is counted apart. NOT_SERVING is asserted away where no slot stops by
+/// itself; the image that stops itself (SIGTERM) answers NOT_SERVING while it drains, until it is switched away from.
 /// </summary>
 [Collection(DockerEndToEnd.Name)]
 public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifetime
@@ -34,6 +35,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         await client.WaitForMoreCallsAsync(5, Long);
 
         Assert.Empty(client.Failures);
+        Assert.Empty(client.NotServing);
         Assert.Equal(images.V2ModelVersion, await _rig.ModelVersionAsync());
         var status = await deployer.StatusAsync();
         var live = status.GetProperty("liveSlot").GetString();
@@ -71,6 +73,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         Assert.Contains(bad, await deployer.QuarantinedAsync());
         Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
         Assert.Empty(client.Failures);
+        Assert.Empty(client.NotServing);
         await AssertOnlyEdgeAndLiveSlotAsync(live);
     }
 

@@ -14,6 +14,7 @@ public sealed class CallRecorder : IAsyncDisposable
     private readonly GrpcChannel _channel;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _failures = [];
+    private readonly List<string> _notServing = [];
     private readonly Task _loop;
     private int _calls;
     private int _slow;
@@ -28,7 +29,7 @@ public sealed class CallRecorder : IAsyncDisposable
 
     public int Slow => Volatile.Read(ref _slow);
 
-    /// <summary>Calls refused, reset, unavailable or NOT_SERVING: what a client would see as an outage.</summary>
+    /// <summary>Calls refused, reset or unavailable: what a client would see as an outage.</summary>
     public IReadOnlyList<string> Failures
     {
         get
@@ -36,6 +37,21 @@ public sealed class CallRecorder : IAsyncDisposable
             lock (_failures)
             {
                 return [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls answered NOT_SERVING: a slot shutting down says so while it drains, until the edge's check or the
+    /// deployer takes it out. Kept apart so a test can say which of the two it allows.
+    /// </summary>
+    public IReadOnlyList<string> NotServing
+    {
+        get
+        {
+            lock (_failures)
+            {
+                return [.. _notServing];
             }
         }
     }
@@ -65,7 +81,10 @@ public sealed class CallRecorder : IAsyncDisposable
                 var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(5));
                 if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
                 {
-                    Record($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {reply.Status}");
+                    lock (_failures)
+                    {
+                        _notServing.Add($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {reply.Status}");
+                    }
                 }
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
