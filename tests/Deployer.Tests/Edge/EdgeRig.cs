@@ -77,6 +77,8 @@ public sealed class EdgeRig : IAsyncDisposable
             CheckInterval = TimeSpan.FromMilliseconds(200),
             DrainTimeout = TimeSpan.FromSeconds(20),
             SwitchTimeout = TimeSpan.FromSeconds(20),
+            // The slots are Kestrel servers on the host's loopback, not containers on a network.
+            SlotNetwork = "",
         };
         configure?.Invoke(options);
         var layout = EdgeLayout.Create(
