@@ -59,6 +59,21 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
     /// <summary>Every call, in order, as "Operation name" (for asserting what the plan did and did not do).</summary>
     public List<string> Calls { get; } = [];
 
+    /// <summary>Set to make one call fail or time out (<see cref="FaultInjector"/>).</summary>
+    public FaultInjector? Faults { get; set; }
+
+    /// <summary>The clock a call that times out waits on (<c>Deployer:Docker:CallTimeout</c>, 30 s).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>The container with this name as it is now, without counting a call or failing.</summary>
+    public ContainerInfo? Peek(string name)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(name, out var box) ? ToInfo(box, look: false) : null;
+        }
+    }
+
     /// <summary>Makes <paramref name="operation"/> on <paramref name="name"/> (any name when null) throw, <paramref name="times"/> times (null: always).</summary>
     public void Fail(EngineOperation operation, string? name, Exception error, int? times = 1)
     {
@@ -275,9 +290,16 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
     {
         var (operation, name, cancellationToken) = call;
         cancellationToken.ThrowIfCancellationRequested();
+        var described = name is null ? operation.ToString() : $"{operation} {name}";
+        var injected = Faults?.Next($"engine: {described}");
         lock (_gate)
         {
-            Calls.Add(name is null ? operation.ToString() : $"{operation} {name}");
+            Calls.Add(described);
+            if (injected == FaultKind.Throws)
+            {
+                return Task.FromException<T>(new ContainerRuntimeException($"injected: the engine failed {described}", isTransient: true));
+            }
+
             var fault = _faults.FirstOrDefault(f => f.Operation == operation && (f.Name is null || f.Name == name) && f.Remaining is null or > 0);
             if (fault is not null)
             {
@@ -287,13 +309,22 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
 
             try
             {
-                return Task.FromResult(action());
+                var result = action();
+                return injected == FaultKind.TimesOut ? TimeOutAsync<T>(described, cancellationToken) : Task.FromResult(result);
             }
             catch (ContainerRuntimeException ex)
             {
                 return Task.FromException<T>(ex);
             }
         }
+    }
+
+    /// <summary>The call was done, but its answer never came: the caller's timeout (Deployer:Docker:CallTimeout) ends it.</summary>
+    private async Task<T> TimeOutAsync<T>(string described, CancellationToken cancellationToken)
+    {
+        var timeout = new DockerOptions().CallTimeout;
+        await Task.Delay(timeout, Time, cancellationToken);
+        throw new ContainerRuntimeException($"injected: the engine did not answer {described} within {timeout}", isTransient: true);
     }
 
     private Image ImageFor(string digest, ImageBehaviour behaviour, long size)

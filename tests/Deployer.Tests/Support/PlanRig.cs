@@ -24,12 +24,14 @@ internal sealed class PlanRig : IDisposable
     private readonly Lazy<StateStore> _state;
     private readonly Lazy<RolloutSteps> _steps;
     private readonly Lazy<BlueGreenPlan> _blueGreen;
+    private FaultInjector? _faults;
 
     public PlanRig()
     {
         Registry = new InMemoryImageRegistry(Repository);
         Engine = new InMemoryContainerRuntime(Registry);
-        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory })));
+        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory }), null, new FaultyStateFile(new DurableStateFile(_stateDirectory), this)));
+        Engine.Time = Time;
         _plan = new(() => new RolloutPlan(
             Engine,
             Probe,
@@ -40,7 +42,7 @@ internal sealed class PlanRig : IDisposable
             Time,
             Logs));
         Engine.AddLocalImage("edge", EdgeDigest, ImageBehaviour.Healthy);
-        Edge = new InMemoryEdge(Engine, EdgeOptions, Layout);
+        Edge = new InMemoryEdge(Engine, EdgeOptions, Layout, Time);
         _blueGreen = new(() => new BlueGreenPlan(
             Engine,
             Edge,
@@ -75,6 +77,20 @@ internal sealed class PlanRig : IDisposable
     }
 
     public InMemoryImageRegistry Registry { get; }
+
+    /// <summary>One fault for the engine, the edge and the state store to inject (null: none).</summary>
+    public FaultInjector? Faults
+    {
+        get => _faults;
+        set
+        {
+            _faults = value;
+            Engine.Faults = value;
+            Edge.Faults = value;
+        }
+    }
+
+    public string StateDirectory => _stateDirectory;
 
     public InMemoryContainerRuntime Engine { get; }
 
@@ -193,6 +209,31 @@ internal sealed class PlanRig : IDisposable
             engine.ServingBehindPort(port) ?? (rig.Edge.Route() is { } slot && rig.Edge.ConfiguredLiveSlot() is not null && port == PublicPort ? engine.ServingBehindPort(rig.Edge.Port(slot)) : null);
 
         private int PublicPort => ContainerSpecFactory.Bindings(rig.Container)[0].HostPort;
+    }
+
+    /// <summary>The durable state file, with a fault when the rig's injector says so.</summary>
+    private sealed class FaultyStateFile(DurableStateFile file, PlanRig rig) : IStateFile
+    {
+        public string Path => file.Path;
+
+        public string? ReadCurrent() => file.ReadCurrent();
+
+        public string? ReadBackup() => file.ReadBackup();
+
+        public void Write(string content)
+        {
+            var fault = rig.Faults?.Next("state store: write state.json");
+            if (fault == FaultKind.Throws)
+            {
+                throw new IOException("No space left on device (injected)");
+            }
+
+            file.Write(content);
+            if (fault == FaultKind.TimesOut)
+            {
+                throw new IOException("fsync failed: Input/output error (injected; the file was written)");
+            }
+        }
     }
 
     private sealed class NoHttpClients : IHttpClientFactory
