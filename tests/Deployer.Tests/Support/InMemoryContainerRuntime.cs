@@ -27,7 +27,8 @@ public enum EngineOperation
 /// under a restart policy other than <c>no</c> it restarts instead, again and again.
 /// </param>
 /// <param name="GoldenScore">What the golden Predict request answers.</param>
-public sealed record ImageBehaviour(bool Serves = true, long? ExitsWith = null, double GoldenScore = 70)
+/// <param name="StopsServingAfter">Keeps running but stops answering (SERVING, the edge's check) once it has run this long (engine's <see cref="InMemoryContainerRuntime.Time"/>).</param>
+public sealed record ImageBehaviour(bool Serves = true, long? ExitsWith = null, double GoldenScore = 70, TimeSpan? StopsServingAfter = null)
 {
     public static readonly ImageBehaviour Healthy = new();
 }
@@ -150,7 +151,12 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         lock (_gate)
         {
             var box = _containers.Values.FirstOrDefault(b => b.Status == "running" && b.Ports.Any(p => p.HostPort == hostPort));
-            return box is null || _images[box.ImageId].Behaviour.ExitsWith is not null ? null : _images[box.ImageId].Behaviour;
+            if (box is null || _images[box.ImageId].Behaviour is not { ExitsWith: null } behaviour)
+            {
+                return null;
+            }
+
+            return behaviour.StopsServingAfter is { } after && Time.GetUtcNow() - box.StartedAt >= after ? null : behaviour;
         }
     }
 
@@ -374,6 +380,7 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         }
 
         box.Status = "running";
+        box.StartedAt = Time.GetUtcNow();
         box.ExitCode = 0;
         box.Ports.AddRange(ports);
         box.CrashPending = _images[box.ImageId].Behaviour.ExitsWith is not null;
@@ -422,6 +429,8 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         public string Status { get; set; } = "created";
 
         public int RestartCount { get; set; }
+
+        public DateTimeOffset StartedAt { get; set; }
 
         public long ExitCode { get; set; }
 

@@ -30,7 +30,7 @@ internal sealed class PlanRig : IDisposable
     {
         Registry = new InMemoryImageRegistry(Repository);
         Engine = new InMemoryContainerRuntime(Registry);
-        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory }), null, new FaultyStateFile(new DurableStateFile(_stateDirectory), this)));
+        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory }), null, new FaultyStateFile(this)));
         Engine.Time = Time;
         _plan = new(() => new RolloutPlan(
             Engine,
@@ -90,7 +90,6 @@ internal sealed class PlanRig : IDisposable
         }
     }
 
-    public string StateDirectory => _stateDirectory;
 
     public InMemoryContainerRuntime Engine { get; }
 
@@ -211,14 +210,19 @@ internal sealed class PlanRig : IDisposable
         private int PublicPort => ContainerSpecFactory.Bindings(rig.Container)[0].HostPort;
     }
 
-    /// <summary>The durable state file, with a fault when the rig's injector says so.</summary>
-    private sealed class FaultyStateFile(DurableStateFile file, PlanRig rig) : IStateFile
+    /// <summary>
+    /// The state file in memory (<see cref="DurableStateFile"/> has tests of its own; its fsyncs would make the
+    /// exhaustive fault tests slow), with a fault when the rig's injector says so.
+    /// </summary>
+    private sealed class FaultyStateFile(PlanRig rig) : IStateFile
     {
-        public string Path => file.Path;
+        private string? _content;
 
-        public string? ReadCurrent() => file.ReadCurrent();
+        public string Path => "/in-memory/state.json";
 
-        public string? ReadBackup() => file.ReadBackup();
+        public string? ReadCurrent() => _content;
+
+        public string? ReadBackup() => _content;
 
         public void Write(string content)
         {
@@ -228,7 +232,7 @@ internal sealed class PlanRig : IDisposable
                 throw new IOException("No space left on device (injected)");
             }
 
-            file.Write(content);
+            _content = content;
             if (fault == FaultKind.TimesOut)
             {
                 throw new IOException("fsync failed: Input/output error (injected; the file was written)");
