@@ -155,4 +155,7 @@ internal static partial class Log
 
     [LoggerMessage(1090, LogLevel.Information, "Reconcile: the state was rebuilt; recorded {Digest}, which the live slot '{Name}' runs and which answers SERVING, as good")]
     public static partial void StateRebuiltGood(ILogger logger, string digest, string name);
+
+    [LoggerMessage(1091, LogLevel.Warning, "Admin command '{Command}' not carried out: {Reason}")]
+    public static partial void CommandRefused(ILogger logger, string command, string reason);
 }

@@ -160,6 +160,24 @@ internal sealed class PlanRig : IDisposable
 
     public DiskGuardOptions Disk { get; } = new();
 
+    /// <summary>The deployer's loop over the blue/green plan, with <paramref name="mode"/>.</summary>
+    public DeployerWorker Worker(DeployerMode mode, DeployerStatus status) => new(
+        BlueGreen,
+        Steps,
+        new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+        Engine,
+        Registry,
+        Options.Create(new DeployerOptions { Mode = mode, StateDirectory = _stateDirectory }),
+        Options.Create(Container),
+        Options.Create(Disk),
+        Options.Create(new StudentPerformance.Deployer.Registry.ImageOptions()),
+        Options.Create(new CrashLoopOptions()),
+        State,
+        status,
+        Metrics,
+        Time,
+        NullLogger<DeployerWorker>.Instance);
+
     /// <summary>Built on first use, so a test can change the options first.</summary>
     public RolloutPlan Plan => _plan.Value;
 
