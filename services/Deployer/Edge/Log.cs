@@ -23,4 +23,7 @@ internal static partial class Log
 
     [LoggerMessage(5006, LogLevel.Information, "Edge retired slot {Old}: slot {Live} and its standby serve; the file says so")]
     public static partial void Retired(ILogger logger, EdgeSlot old, EdgeSlot live);
+
+    [LoggerMessage(5007, LogLevel.Error, "Edge image {Image} could not be pulled ({Error}); the running edge is kept and /status says why")]
+    public static partial void EdgeImageUnavailable(ILogger logger, string image, string error);
 }

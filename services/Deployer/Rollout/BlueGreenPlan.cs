@@ -16,6 +16,7 @@ namespace StudentPerformance.Deployer.Rollout;
 internal sealed class BlueGreenPlan(
     IContainerRuntime docker,
     IEdgeProxy edge,
+    EdgeImage edgeImage,
     IPredictorProbe probe,
     IOptions<ContainerSpecOptions> container,
     IOptions<EdgeOptions> edgeOptions,
@@ -160,7 +161,7 @@ internal sealed class BlueGreenPlan(
             edge.ConfiguredLiveSlot()?.ServerName(),
             active?.Candidate,
             active?.Phase,
-            new EdgeStatus(edgeState is not null, servers ?? []));
+            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem });
     }
 
     /// <summary>A failure the plan answers by undoing or leaving the rollout for reconciliation; anything else is a bug.</summary>
@@ -593,7 +594,18 @@ internal sealed class BlueGreenPlan(
     {
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(_edge.Name, ct).ConfigureAwait(false);
-        if (current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image)
+        var wrongImage = current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image;
+        if ((current is null || wrongImage) && !await edgeImage.EnsureAsync(ct).ConfigureAwait(false) && current is null)
+        {
+            throw new ContainerRuntimeException(edgeImage.Problem!, isTransient: true);
+        }
+
+        if (current is not null && !wrongImage)
+        {
+            edgeImage.InUse();
+        }
+
+        if (wrongImage && edgeImage.Problem is null)
         {
             Log.EdgeReplaced(logger, _edge.Name, _edge.Image);
             await docker.RemoveAsync(_edge.Name, ct).ConfigureAwait(false);

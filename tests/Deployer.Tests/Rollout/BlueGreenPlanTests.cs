@@ -228,6 +228,38 @@ public sealed class BlueGreenPlanTests : IDisposable
         Assert.Contains(_rig.BlueGreenLogs.Entries, e => e.Id.Id == 1070);
     }
 
+    [Fact]
+    public async Task EdgeImageChangedButNotPullable_TheRunningEdgeIsKept_AndStatusSaysWhy()
+    {
+        await LiveV1OnBlueAsync();
+        var edgeBefore = (await _rig.InspectAsync("predictor-edge"))!.Id;
+        _rig.EdgeOptions.Image = "127.0.0.1:5000/student-performance-edge@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Equal(edgeBefore, (await _rig.InspectAsync("predictor-edge"))!.Id);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        var status = await _rig.BlueGreen.DescribeAsync(CancellationToken.None);
+        Assert.Contains("Deployer:Edge:Image", status.Edge!.ImageProblem, StringComparison.Ordinal);
+        Assert.Contains("manifest unknown", status.Edge.ImageProblem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EdgeImageInTheSameRegistry_IsPulledWithItsCredentials_ThenTheEdgeIsReplaced()
+    {
+        await LiveV1OnBlueAsync();
+        const string NewEdge = "sha256:abababababababababababababababababababababababababababababababab";
+        _rig.Registry.Push("edge", NewEdge, ImageBehaviour.Healthy);
+        _rig.EdgeOptions.Image = $"127.0.0.1:5000/student-performance-edge@{NewEdge}";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Contains($"Pull 127.0.0.1:5000/student-performance-edge@{NewEdge}", _rig.Engine.Calls);
+        Assert.Equal(_rig.EdgeOptions.Image, (await _rig.InspectAsync("predictor-edge"))!.Labels[ContainerLabels.Image]);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        Assert.Null((await _rig.BlueGreen.DescribeAsync(CancellationToken.None)).Edge!.ImageProblem);
+    }
+
     public void Dispose() => _rig.Dispose();
 
     private async Task LiveV1OnBlueAsync()

@@ -46,6 +46,7 @@ internal sealed class PlanRig : IDisposable
         _blueGreen = new(() => new BlueGreenPlan(
             Engine,
             Edge,
+            new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance),
             Probe,
             Options.Create(Container),
             Options.Create(EdgeOptions),
