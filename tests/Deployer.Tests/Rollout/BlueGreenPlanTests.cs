@@ -260,6 +260,36 @@ public sealed class BlueGreenPlanTests : IDisposable
         Assert.Null((await _rig.BlueGreen.DescribeAsync(CancellationToken.None)).Edge!.ImageProblem);
     }
 
+    [Fact]
+    public async Task EmptyStateFileAtStart_TheDeployerStarts_AndReconciliationRecordsTheServingLiveDigestAsGood()
+    {
+        _rig.ExistingSlot(EdgeSlot.Green, V2);
+        await _rig.ExistingEdgeAsync(EdgeSlot.Green);
+        _rig.StateFileText = "";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.True(_rig.State.Rebuilt);
+        Assert.Equal([V2], _rig.State.Current.GoodDigests);
+        Assert.Equal(V2, await _rig.PublicDigestAsync());
+        Assert.Equal(["predictor-edge", Green], _rig.Engine.ContainerNames);
+    }
+
+    [Fact]
+    public async Task FileNamesASlotThatDoesNotServe_ReconciliationRoutesToTheOneThatDoes_AndKeepsIt()
+    {
+        // The outage in the issue: the file named the candidate, which a failure path had removed.
+        await LiveV1OnBlueAsync();
+        await _rig.Edge.WriteConfigAsync(_rig.Layout(EdgeSlot.Green), CancellationToken.None);
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Equal(EdgeSlot.Blue, _rig.Edge.FileLive);
+        Assert.Equal([Blue, "predictor-edge"], _rig.Engine.ContainerNames);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        Assert.Contains(_rig.BlueGreenLogs.Entries, e => e.Id.Id == 1085);
+    }
+
     public void Dispose() => _rig.Dispose();
 
     private async Task LiveV1OnBlueAsync()

@@ -79,6 +79,9 @@ internal sealed class PlanRig : IDisposable
 
     public InMemoryImageRegistry Registry { get; }
 
+    /// <summary>What <c>state.json</c> (and its last good copy) hold when the state store first reads them; null: no file.</summary>
+    public string? StateFileText { get; set; }
+
     /// <summary>One fault for the engine, the edge and the state store to inject (null: none).</summary>
     public FaultInjector? Faults
     {
@@ -235,7 +238,7 @@ internal sealed class PlanRig : IDisposable
     /// </summary>
     private sealed class FaultyStateFile(PlanRig rig) : IStateFile
     {
-        private string? _content;
+        private string? _content = rig.StateFileText;
 
         public string Path => "/in-memory/state.json";
 
