@@ -42,7 +42,10 @@ public sealed class EdgeFaultEndToEndTests(PredictorImages images) : IAsyncLifet
         var v2 = await _rig.PushAsync(PredictorImages.V2);
         await Probes.WaitUntilAsync(async () => (await deployer.StatusAsync()).GetProperty("rolloutPhase").GetString() == phase,
             Long, $"the rollout to reach phase {phase}", () => deployer.Logs.Text);
-        await RefuseAsync(_rig.RuntimeApiPort, Refusal);
+        await RefuseAsync(_rig.RuntimeApiPort, Refusal, async () =>
+            // The rule works: /status asks the runtime API now, and it is refused.
+            await Probes.WaitUntilAsync(async () => !(await deployer.StatusAsync()).GetProperty("edge").GetProperty("reachable").GetBoolean(),
+                TimeSpan.FromSeconds(10), "the runtime API to be refused", () => deployer.Logs.Text));
 
         await Probes.WaitUntilAsync(
             async () => await _rig.ModelVersionAsync() == images.V2ModelVersion && await deployer.LastOutcomeAsync() == "Succeeded"
@@ -65,13 +68,20 @@ public sealed class EdgeFaultEndToEndTests(PredictorImages images) : IAsyncLifet
     /// Rejects TCP connections to 127.0.0.1:<paramref name="port"/> (this test's own runtime API port) for
     /// <paramref name="duration"/>, then removes the rule; the rule goes in a finally, whatever happens.
     /// </summary>
-    private static async Task RefuseAsync(int port, TimeSpan duration)
+    private static async Task RefuseAsync(int port, TimeSpan duration, Func<Task> whileRefused)
     {
+        var started = TimeProvider.System.GetTimestamp();
         string[] rule = ["-p", "tcp", "-d", "127.0.0.1", "--dport", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-j", "REJECT", "--reject-with", "tcp-reset"];
         await IptablesAsync(["-I", "INPUT", .. rule]);
         try
         {
-            await Task.Delay(duration);
+            await whileRefused();
+            // The fault's length, not a wait for a state: the refusal lasts this long from its start.
+            var left = duration - TimeProvider.System.GetElapsedTime(started);
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left);
+            }
         }
         finally
         {
