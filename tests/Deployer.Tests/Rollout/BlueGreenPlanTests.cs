@@ -104,6 +104,43 @@ public sealed class BlueGreenPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task EdgeRestartedDuringTheBake_ComesBackWithTheOldSlotsStandby_SoTheCandidateDyingCostsNoCall()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        _rig.HealthGate.StableFor = TimeSpan.FromSeconds(1);
+        _rig.HealthGate.BakeTime = TimeSpan.FromDays(1);
+        var deploy = _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+        await WaitForAsync(() => _rig.State.Current.ActiveSlotRollout?.Phase == SlotPhases.Bake);
+
+        _rig.Edge.RestartProcess();
+
+        Assert.Equal(EdgeAdminState.Ready, _rig.Edge.Admin(EdgeSlot.Blue, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue));
+        Assert.Equal(EdgeSlot.Green, _rig.Edge.Route());
+        _rig.Engine.Kill(Green, 137);
+        // Before the deployer has noticed anything, the edge itself sends the next call to the old slot's standby.
+        Assert.Equal(EdgeSlot.Blue, _rig.Edge.Route());
+        var record = await deploy;
+        Assert.Equal(RolloutOutcome.RolledBack, record.Outcome);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+    }
+
+    [Fact]
+    public async Task BetweenRollouts_TheLiveSlotsOwnStandbyIsTheBackup_InTheFileAndAfterARestart()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        await _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+
+        _rig.Edge.RestartProcess();
+
+        Assert.Equal(EdgeAdminState.Ready, _rig.Edge.Admin(EdgeSlot.Green, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue));
+    }
+
+    [Fact]
     public async Task KilledBeforeTheSwitch_RepairRemovesTheCandidate_AndTheNextRolloutStartsOver()
     {
         await LiveV1OnBlueAsync();

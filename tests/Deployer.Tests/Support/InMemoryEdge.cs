@@ -102,6 +102,15 @@ public sealed class InMemoryEdge : IEdgeProxy
         }
     }
 
+    /// <summary>The HAProxy process restarts (<c>docker restart</c>, a crash): its runtime state is read from the file again.</summary>
+    public void RestartProcess()
+    {
+        lock (_gate)
+        {
+            _edgeContainerId = null;
+        }
+    }
+
     /// <summary>Every backend of the layout (<c>be_&lt;container port&gt;</c>).</summary>
     public IReadOnlyList<string> Backends => [.. _layout(EdgeSlot.Blue).Routes.Select(r => r.Backend)];
 
