@@ -15,8 +15,8 @@ public static class AdminEndpoints
         endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<DeployerMetrics>().Registry);
         endpoints.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
         endpoints.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
-        endpoints.MapPost("/pause", (DeployerStatus status, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, metrics, logger, paused: true));
-        endpoints.MapPost("/resume", (DeployerStatus status, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, metrics, logger, paused: false));
+        endpoints.MapPost("/pause", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: true));
+        endpoints.MapPost("/resume", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: false));
         return endpoints;
     }
 
@@ -57,14 +57,29 @@ public static class AdminEndpoints
     private static IResult Command(DeployerWorker worker, ILogger logger, DeployerCommand command, string what)
     {
         Log.AdminCommand(logger, what);
+        if (worker.Refusal(command) is { } refused)
+        {
+            return Results.Conflict(new { refused = what, reason = refused });
+        }
+
         return worker.Enqueue(command)
             ? Results.Accepted("/status", new { accepted = what })
-            : Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            : Results.Json(new { refused = what, reason = "the command queue is full; try again once /status shows no rollout in progress" }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static IResult SetPaused(DeployerStatus status, DeployerMetrics metrics, ILogger logger, bool paused)
+    private static IResult SetPaused(DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger logger, bool paused)
     {
         Log.AdminCommand(logger, paused ? "pause" : "resume");
+        try
+        {
+            // Kept in state.json: a restart does not resume rollouts an operator paused.
+            state.SetPaused(paused);
+        }
+        catch (RolloutStepException ex)
+        {
+            return Results.Json(new { paused = status.Paused, reason = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         status.Update(s => s with { Paused = paused });
         metrics.Paused.Set(paused ? 1 : 0);
         return Results.Ok(new { paused });

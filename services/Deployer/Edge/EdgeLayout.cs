@@ -133,7 +133,20 @@ public sealed record EdgeLayout(IReadOnlyList<EdgeRoute> Routes, int BlueReadyPo
     /// <summary>The port the edge checks <paramref name="slot"/>'s readiness on, at <see cref="ServerAddress"/>'s host.</summary>
     public int CheckPort(EdgeSlot slot) => Network is null ? ReadyPort(slot) : ReadyContainerPort;
 
-    public EdgeLayout WithLive(EdgeSlot live) => this with { Live = live };
+
+    /// <summary>
+    /// The slot whose standby (backup) server is enabled: the old slot while a new one is gated and baked, so that
+    /// a new slot that dies costs no call; between rollouts the live slot itself, so that the live server marked down
+    /// on one refused connection (<c>observe layer4</c>) still has a backup on the same address.
+    /// </summary>
+    public EdgeSlot Standby => StandbySlot ?? Live;
+
+    /// <summary>Set while a rollout keeps the old slot as the backup; null means <see cref="Live"/>.</summary>
+    public EdgeSlot? StandbySlot { get; init; }
+
+    public EdgeLayout WithLive(EdgeSlot live) => this with { Live = live, StandbySlot = null };
+
+    public EdgeLayout WithStandby(EdgeSlot standby) => this with { StandbySlot = standby };
 
     /// <summary>
     /// The layout for the public bindings (<c>Deployer:Container:Ports</c>) and the slot ports in

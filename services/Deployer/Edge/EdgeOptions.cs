@@ -106,4 +106,11 @@ public sealed class EdgeOptions
     /// <summary>Timeout of one runtime API command.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Deployer:Edge:RuntimeApiTimeout must be between 00:00:00.100 and 00:01:00.")]
     public TimeSpan RuntimeApiTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long one runtime API command is sent again while the edge refuses the connection or does not answer (an
+    /// edge that restarts, or its socket's connection limit); after that the rollout step fails, not the image's fault.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Deployer:Edge:RuntimeApiWait must be between 00:00:00 and 00:10:00.")]
+    public TimeSpan RuntimeApiWait { get; set; } = TimeSpan.FromSeconds(30);
 }

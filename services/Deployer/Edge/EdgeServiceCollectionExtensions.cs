@@ -14,6 +14,7 @@ public static class EdgeServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton<IEdgeProxy, HaproxyEdgeProxy>();
+        services.TryAddSingleton<EdgeImage>();
         return services;
     }
 }

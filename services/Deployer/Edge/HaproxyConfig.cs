@@ -79,9 +79,11 @@ public static class HaproxyConfig
 
             foreach (var slot in new[] { EdgeSlot.Blue, EdgeSlot.Green })
             {
-                // The same slot as a backup server: only used when no live server is up. The deployer enables the old
-                // slot's standby for the gate and the bake, so a new slot that dies costs no call.
-                Line(Server(slot.StandbyName(), route, layout, slot, options) + " backup disabled");
+                // The same slot as a backup server: only used when no live server is up. The old slot's standby is
+                // enabled for the gate and the bake, so a new slot that dies costs no call; between rollouts the live
+                // slot's own, so a live server marked down by one refused connection still has a backup (docs/edge.md).
+                // Written to the file too: an edge restarted during a bake comes back with it.
+                Line(Server(slot.StandbyName(), route, layout, slot, options) + " backup" + (slot == layout.Standby ? "" : " disabled"));
             }
         }
 
@@ -97,14 +99,17 @@ public static class HaproxyConfig
             .ToString();
 
     /// <summary>The live slot a file written by <see cref="Render"/> names, or null when the file is missing or foreign.</summary>
-    public static EdgeSlot? ReadLiveSlot(string path)
+    public static EdgeSlot? ReadLiveSlot(string path) => File.Exists(path) ? ParseLiveSlot(File.ReadAllText(path)) : null;
+
+    /// <summary>The live slot a configuration rendered by <see cref="Render"/> names, or null when it names none.</summary>
+    public static EdgeSlot? ParseLiveSlot(string? content)
     {
-        if (!File.Exists(path))
+        if (content is null)
         {
             return null;
         }
 
-        foreach (var line in File.ReadLines(path).Take(5))
+        foreach (var line in content.Split('\n').Take(5))
         {
             if (line.StartsWith(LiveSlotMarker, StringComparison.Ordinal) && EdgeSlots.TryParse(line[LiveSlotMarker.Length..], out var slot))
             {

@@ -3,19 +3,38 @@ using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Edge;
 
-/// <summary><see cref="IEdgeProxy"/> over HAProxy: the rendered file plus <c>set server … state</c> on the runtime API.</summary>
+/// <summary>
+/// <see cref="IEdgeProxy"/> over HAProxy: the rendered file plus <c>set server … state</c> on the runtime API. Each
+/// command is idempotent, so one the runtime API did not take (refused connection, no answer) is sent again until
+/// <c>Deployer:Edge:RuntimeApiWait</c> has passed.
+/// </summary>
 public sealed class HaproxyEdgeProxy : IEdgeProxy
 {
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
     private readonly EdgeOptions _options;
-    private readonly HaproxyRuntimeApi _api;
+    private readonly IEdgeRuntimeApi _api;
+    private readonly IEdgeConfigFile _file;
     private readonly TimeProvider _time;
     private readonly ILogger<HaproxyEdgeProxy> _logger;
 
     public HaproxyEdgeProxy(IOptions<EdgeOptions> options, TimeProvider time, ILogger<HaproxyEdgeProxy> logger)
+        : this(
+            options,
+            new HaproxyRuntimeApi(options?.Value.RuntimeApi!, options!.Value.RuntimeApiTimeout),
+            new EdgeConfigFile(options.Value.ConfigDirectory),
+            time,
+            logger)
+    {
+    }
+
+    /// <summary>Over another runtime API and file (the tests' in-memory HAProxy).</summary>
+    public HaproxyEdgeProxy(IOptions<EdgeOptions> options, IEdgeRuntimeApi api, IEdgeConfigFile file, TimeProvider time, ILogger<HaproxyEdgeProxy> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
-        _api = new HaproxyRuntimeApi(_options.RuntimeApi, _options.RuntimeApiTimeout);
+        _api = api;
+        _file = file;
         _time = time;
         _logger = logger;
     }
@@ -26,26 +45,27 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
     public async Task WriteConfigAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(layout);
-        var path = await HaproxyConfig.WriteAsync(_options.ConfigDirectory, HaproxyConfig.Render(layout, _options), cancellationToken).ConfigureAwait(false);
-        Log.ConfigWritten(_logger, path, layout.Live);
+        await _file.WriteAsync(HaproxyConfig.Render(layout, _options), cancellationToken).ConfigureAwait(false);
+        Log.ConfigWritten(_logger, _file.Path, layout.Live);
     }
 
     public async Task<bool> EnsureConfigAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(layout);
-        var path = Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName);
         var wanted = HaproxyConfig.Render(layout, _options);
-        if (File.Exists(path) && await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false) == wanted)
+        var current = _file.Read();
+        // During a rollout the file enables the old slot's standby instead of the live one's: the same settings.
+        if (current == wanted || current == HaproxyConfig.Render(layout.WithStandby(layout.Live.Other()), _options))
         {
             return false;
         }
 
-        await HaproxyConfig.WriteAsync(_options.ConfigDirectory, wanted, cancellationToken).ConfigureAwait(false);
-        Log.ConfigWritten(_logger, path, layout.Live);
+        await _file.WriteAsync(wanted, cancellationToken).ConfigureAwait(false);
+        Log.ConfigWritten(_logger, _file.Path, layout.Live);
         return true;
     }
 
-    public EdgeSlot? ConfiguredLiveSlot() => HaproxyConfig.ReadLiveSlot(Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName));
+    public EdgeSlot? ConfiguredLiveSlot() => HaproxyConfig.ParseLiveSlot(_file.Read());
 
     public async Task SwitchAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
@@ -54,40 +74,66 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         var slot = layout.Live;
         var old = slot.Other();
 
-        // The file first: if the edge restarts from here on, it comes back routing to the new slot.
-        await WriteConfigAsync(layout, cancellationToken).ConfigureAwait(false);
+        // Runtime state first, the file once the new slot is UP everywhere: the file never names a slot the edge has
+        // not seen UP, and a command that fails here leaves the old slot serving (both serve until the drain below).
         foreach (var route in layout.Routes)
         {
-            await SetStateAsync(route.Backend, slot, "ready", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(route.Backend, slot.ServerName(), "ready", cancellationToken).ConfigureAwait(false);
         }
 
-        // Both slots serve until the new one is UP everywhere, so no call ever finds the backend without a server. A
-        // server leaving maintenance shows "UP 1/2" (assumed up, not checked yet); plain "UP" means a check passed.
+        // A server leaving maintenance shows "UP 1/2" (assumed up, not checked yet); plain "UP" means a check passed.
+        var answered = false;
         var up = await Wait.UntilAsync(
-            async ct => await GetStateAsync(ct).ConfigureAwait(false) is { } state
-                && layout.Routes.All(r => state.Servers.Any(s => s.Backend == r.Backend && s.Slot == slot && s.Status == "UP")),
+            async ct =>
+            {
+                var state = await GetStateAsync(ct).ConfigureAwait(false);
+                answered = state is not null;
+                return state is not null && state.IsUpEverywhere(slot, layout);
+            },
             PollInterval, _options.SwitchTimeout, _time, cancellationToken).ConfigureAwait(false);
+        if (!up && !answered)
+        {
+            // Not the slot's fault: the edge stopped answering. Both slots may take calls; the file is untouched.
+            throw new EdgeRuntimeApiException($"the edge's runtime API at {_options.RuntimeApi} stopped answering while slot {slot} was switched in", isTransient: true);
+        }
+
         if (!up)
         {
             Log.SwitchFailed(_logger, slot, _options.SwitchTimeout, old);
-            await WriteConfigAsync(layout.WithLive(old), cancellationToken).ConfigureAwait(false);
             foreach (var route in layout.Routes)
             {
-                await SetStateAsync(route.Backend, slot, "maint", cancellationToken).ConfigureAwait(false);
+                await SetStateAsync(route.Backend, slot.ServerName(), "maint", cancellationToken).ConfigureAwait(false);
             }
 
             throw new EdgeSwitchException($"slot {slot} was not UP in the edge's checks within {_options.SwitchTimeout}");
         }
 
+        // From here an edge that restarts comes back on the new slot, with the old one's standby as its backup.
+        await WriteConfigAsync(layout.WithStandby(old), cancellationToken).ConfigureAwait(false);
         foreach (var route in layout.Routes)
         {
             // The old slot takes no new call but keeps running; its standby backs the new slot up until it is retired.
-            await SetStateAsync(route.Backend, old, "drain", cancellationToken).ConfigureAwait(false);
             await SetStateAsync(route.Backend, old.StandbyName(), "ready", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(route.Backend, old.ServerName(), "drain", cancellationToken).ConfigureAwait(false);
             await SetStateAsync(route.Backend, slot.StandbyName(), "maint", cancellationToken).ConfigureAwait(false);
         }
 
         Log.Switched(_logger, slot, _time.GetElapsedTime(started), old);
+    }
+
+    public async Task<DrainResult> RetireAsync(EdgeLayout layout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var live = layout.Live;
+        var drained = await DrainAsync(live.Other(), cancellationToken).ConfigureAwait(false);
+        await WriteConfigAsync(layout.WithLive(live), cancellationToken).ConfigureAwait(false);
+        foreach (var route in layout.Routes)
+        {
+            await SetStateAsync(route.Backend, live.StandbyName(), "ready", cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.Retired(_logger, live.Other(), live);
+        return drained;
     }
 
     public async Task<DrainResult> DrainAsync(EdgeSlot slot, CancellationToken cancellationToken)
@@ -96,7 +142,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         var backends = await BackendsAsync(cancellationToken).ConfigureAwait(false);
         foreach (var backend in backends)
         {
-            await SetStateAsync(backend, slot, "drain", cancellationToken).ConfigureAwait(false);
+            await SetStateAsync(backend, slot.ServerName(), "drain", cancellationToken).ConfigureAwait(false);
             await SetStateAsync(backend, slot.StandbyName(), "drain", cancellationToken).ConfigureAwait(false);
         }
 
@@ -111,7 +157,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
                 await SetStateAsync(backend, server, "maint", cancellationToken).ConfigureAwait(false);
                 if (!clean)
                 {
-                    await _api.ExecuteCheckedAsync($"shutdown sessions server {backend}/{server}", cancellationToken).ConfigureAwait(false);
+                    await ExecuteCheckedAsync($"shutdown sessions server {backend}/{server}", cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -134,7 +180,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
         IReadOnlyList<IReadOnlyDictionary<string, string>> rows;
         try
         {
-            rows = await _api.ShowStatAsync(cancellationToken).ConfigureAwait(false);
+            rows = HaproxyRuntimeApi.ParseStat(await _api.ExecuteAsync("show stat", cancellationToken).ConfigureAwait(false));
         }
         catch (EdgeRuntimeApiException)
         {
@@ -178,14 +224,48 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
 
     private async Task<IReadOnlyList<string>> BackendsAsync(CancellationToken cancellationToken)
     {
-        var state = await GetStateAsync(cancellationToken).ConfigureAwait(false)
-            ?? throw new EdgeRuntimeApiException($"the edge's runtime API at {_options.RuntimeApi} does not answer");
-        return [.. state.Servers.Select(s => s.Backend).Distinct(StringComparer.Ordinal)];
+        EdgeState? state = null;
+        var answered = await Wait.UntilAsync(
+            async ct => (state = await GetStateAsync(ct).ConfigureAwait(false)) is not null,
+            FirstRetryDelay, _options.RuntimeApiWait, _time, cancellationToken).ConfigureAwait(false);
+        if (!answered)
+        {
+            throw new EdgeRuntimeApiException($"the edge's runtime API at {_options.RuntimeApi} did not answer within Deployer:Edge:RuntimeApiWait ({_options.RuntimeApiWait})", isTransient: true);
+        }
+
+        return [.. state!.Servers.Select(s => s.Backend).Distinct(StringComparer.Ordinal)];
     }
 
-    private Task SetStateAsync(string backend, EdgeSlot slot, string state, CancellationToken cancellationToken) =>
-        SetStateAsync(backend, slot.ServerName(), state, cancellationToken);
-
     private Task SetStateAsync(string backend, string server, string state, CancellationToken cancellationToken) =>
-        _api.ExecuteCheckedAsync($"set server {backend}/{server} state {state}", cancellationToken);
+        ExecuteCheckedAsync($"set server {backend}/{server} state {state}", cancellationToken);
+
+    /// <summary>
+    /// Runs a command that answers nothing on success (<c>set server …</c>, <c>shutdown sessions …</c>): any reply text
+    /// is HAProxy's error message. Sent again while the runtime API does not take it, within <c>RuntimeApiWait</c>.
+    /// </summary>
+    private async Task ExecuteCheckedAsync(string command, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var delay = FirstRetryDelay;
+        string reply;
+        while (true)
+        {
+            try
+            {
+                reply = (await _api.ExecuteAsync(command, cancellationToken).ConfigureAwait(false)).Trim();
+                break;
+            }
+            catch (EdgeRuntimeApiException ex) when (ex.IsTransient && _time.GetElapsedTime(started) + delay < _options.RuntimeApiWait)
+            {
+                Log.RuntimeApiRetry(_logger, command, ex.Message, delay);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+
+        if (reply.Length > 0)
+        {
+            throw new EdgeRuntimeApiException($"runtime API refused '{command}': {reply}");
+        }
+    }
 }

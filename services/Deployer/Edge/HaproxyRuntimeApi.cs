@@ -6,10 +6,20 @@ using System.Text;
 namespace StudentPerformance.Deployer.Edge;
 
 /// <summary>
+/// The edge's runtime API: one command in, its reply text out. Unreachable or silent throws
+/// <see cref="EdgeRuntimeApiException"/> with <see cref="EdgeRuntimeApiException.IsTransient"/> set.
+/// </summary>
+public interface IEdgeRuntimeApi
+{
+    /// <summary>Sends one command and returns the reply text.</summary>
+    Task<string> ExecuteAsync(string command, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// HAProxy's runtime API (the admin-level stats socket), one command per connection: the socket answers and
 /// closes, so a reply is everything read until end of stream. Failures throw <see cref="EdgeRuntimeApiException"/>.
 /// </summary>
-public sealed class HaproxyRuntimeApi
+public sealed class HaproxyRuntimeApi : IEdgeRuntimeApi
 {
     private readonly EndPoint _endpoint;
     private readonly TimeSpan _timeout;
@@ -52,32 +62,12 @@ public sealed class HaproxyRuntimeApi
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new EdgeRuntimeApiException($"runtime API at {_endpoint} did not answer '{Verb(command)}' within {_timeout}");
+            throw new EdgeRuntimeApiException($"runtime API at {_endpoint} did not answer '{Verb(command)}' within {_timeout}", isTransient: true);
         }
         catch (SocketException e)
         {
-            throw new EdgeRuntimeApiException($"runtime API at {_endpoint} unreachable: {e.SocketErrorCode}", e);
+            throw new EdgeRuntimeApiException($"runtime API at {_endpoint} unreachable: {e.SocketErrorCode}", e) { IsTransient = true };
         }
-    }
-
-    /// <summary>
-    /// Runs a command that answers nothing on success (<c>set server …</c>, <c>shutdown sessions …</c>); any reply text
-    /// is HAProxy's error message.
-    /// </summary>
-    public async Task ExecuteCheckedAsync(string command, CancellationToken cancellationToken)
-    {
-        var reply = (await ExecuteAsync(command, cancellationToken).ConfigureAwait(false)).Trim();
-        if (reply.Length > 0)
-        {
-            throw new EdgeRuntimeApiException($"runtime API refused '{command}': {reply}");
-        }
-    }
-
-    /// <summary><c>show stat</c>: one row per proxy and server, as column name to value.</summary>
-    public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> ShowStatAsync(CancellationToken cancellationToken)
-    {
-        var csv = await ExecuteAsync("show stat", cancellationToken).ConfigureAwait(false);
-        return ParseStat(csv);
     }
 
     /// <summary>Parses <c>show stat</c> CSV: a header line starting with <c># </c>, then one row per line.</summary>
@@ -125,7 +115,7 @@ public sealed class HaproxyRuntimeApi
             : throw new ArgumentException($"runtime API address '{address}' must be a loopback ip:port or unix:/path", nameof(address));
     }
 
-    private static string Verb(string command) => command.Split(' ', 3) is [var a, var b, ..] ? $"{a} {b}" : command;
+    internal static string Verb(string command) => command.Split(' ', 3) is [var a, var b, ..] ? $"{a} {b}" : command;
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
 }
@@ -140,6 +130,11 @@ public sealed class EdgeRuntimeApiException : Exception
     public EdgeRuntimeApiException(string message) : base(message)
     {
     }
+
+    public EdgeRuntimeApiException(string message, bool isTransient) : base(message) => IsTransient = isTransient;
+
+    /// <summary>Unreachable or silent (refused connection, timeout): the same command may succeed a moment later.</summary>
+    public bool IsTransient { get; init; }
 
     public EdgeRuntimeApiException(string message, Exception inner) : base(message, inner)
     {

@@ -22,12 +22,21 @@ public interface IEdgeProxy
     EdgeSlot? ConfiguredLiveSlot();
 
     /// <summary>
-    /// Makes <paramref name="layout"/>'s live slot take every new call: writes the file, enables the slot, waits until
-    /// the edge's own checks see it UP in every backend, then puts the other slot in drain (no new calls; in-flight
-    /// ones finish). Throws <see cref="EdgeSwitchException"/> when the slot does not come UP in time; then the other
-    /// slot still serves and the file names it again.
+    /// Makes <paramref name="layout"/>'s live slot take every new call: enables the slot, waits until the edge's own
+    /// checks see it UP in every backend, then writes the file (naming it live, the other slot's standby enabled) and
+    /// puts the other slot in drain (no new calls; in-flight ones finish) with its standby ready. Throws
+    /// <see cref="EdgeSwitchException"/> when the slot does not come UP in time (the other slot still serves, the file
+    /// is untouched), and <see cref="EdgeRuntimeApiException"/> or <see cref="IOException"/> when the edge or the disk
+    /// fails midway: then both slots may take calls and the file may name either, so the caller must not remove
+    /// either slot before the edge's state says which one serves.
     /// </summary>
     Task SwitchAsync(EdgeLayout layout, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// After a rollout: drains the slot that is not <paramref name="layout"/>'s live one to maintenance (with its
+    /// standby), then makes the live slot's own standby the backup, in the file and in the runtime state.
+    /// </summary>
+    Task<DrainResult> RetireAsync(EdgeLayout layout, CancellationToken cancellationToken);
 
     /// <summary>
     /// Waits until <paramref name="slot"/> has no call in flight through the edge (or the drain timeout passes), then
@@ -75,6 +84,19 @@ public sealed record EdgeState(IReadOnlyList<EdgeServerState> Servers, IReadOnly
             return live.Count == 1 ? live[0] : null;
         }
     }
+
+    /// <summary>True when <paramref name="slot"/> is ready and its check passed (plain <c>UP</c>) in every backend of <paramref name="layout"/>.</summary>
+    public bool IsUpEverywhere(EdgeSlot slot, EdgeLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout.Routes.All(r => Servers.Any(s => s.Backend == r.Backend && s.Slot == slot && s.Admin == EdgeAdminState.Ready && s.Status == "UP"));
+    }
+
+    /// <summary>
+    /// True when the edge may send a new call to <paramref name="slot"/>: its server or its standby is not in
+    /// maintenance in some backend.
+    /// </summary>
+    public bool MayRouteTo(EdgeSlot slot) => Servers.Concat(Standbys).Any(s => s.Slot == slot && s.Admin != EdgeAdminState.Maintenance);
 
     /// <summary>Calls in flight on <paramref name="slot"/> across backends, through its server and its standby.</summary>
     public int Sessions(EdgeSlot slot) => Servers.Concat(Standbys).Where(s => s.Slot == slot).Sum(s => s.CurrentSessions);

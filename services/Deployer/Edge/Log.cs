@@ -17,4 +17,13 @@ internal static partial class Log
 
     [LoggerMessage(5004, LogLevel.Warning, "Edge drain of slot {Slot} timed out after {Elapsed}; {Sessions} calls cut")]
     public static partial void DrainTimedOut(ILogger logger, EdgeSlot slot, TimeSpan elapsed, int sessions);
+
+    [LoggerMessage(5005, LogLevel.Warning, "Edge runtime API did not take '{Command}' ({Error}); trying again in {Delay} (Deployer:Edge:RuntimeApiWait)")]
+    public static partial void RuntimeApiRetry(ILogger logger, string command, string error, TimeSpan delay);
+
+    [LoggerMessage(5006, LogLevel.Information, "Edge retired slot {Old}: slot {Live} and its standby serve; the file says so")]
+    public static partial void Retired(ILogger logger, EdgeSlot old, EdgeSlot live);
+
+    [LoggerMessage(5007, LogLevel.Error, "Edge image {Image} could not be pulled ({Error}); the running edge is kept and /status says why")]
+    public static partial void EdgeImageUnavailable(ILogger logger, string image, string error);
 }

@@ -16,6 +16,7 @@ namespace StudentPerformance.Deployer.Rollout;
 internal sealed class BlueGreenPlan(
     IContainerRuntime docker,
     IEdgeProxy edge,
+    EdgeImage edgeImage,
     IPredictorProbe probe,
     IOptions<ContainerSpecOptions> container,
     IOptions<EdgeOptions> edgeOptions,
@@ -46,31 +47,37 @@ internal sealed class BlueGreenPlan(
     {
         var run = steps.Start(digest, kind);
         var live = Live;
-        // Before the first rollout nothing runs in the live slot: the candidate takes it, so a fresh host starts on blue.
-        var empty = await docker.InspectAsync(SlotName(live), cancellationToken).ConfigureAwait(false) is null;
-        var slot = empty ? new SlotRun(run, Candidate: live, Old: live.Other()) : new SlotRun(run, Candidate: live.Other(), Old: live);
+        SlotRun slot;
         try
         {
-            await StepAsync(run, "edge", (_, c) => RequireEdgeAsync(c), cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "disk guard", (r, c) => steps.EnsureDiskSpaceAsync(r, SlotNames, c), cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "pull", steps.PullAsync, cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "candidate", (r, c) => StartCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "switch", (r, c) => SwitchToCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "health gate", (r, c) => GateAsync(slot, c), cancellationToken).ConfigureAwait(false);
+            // Before the first rollout nothing runs in the live slot: the candidate takes it, so a fresh host starts on blue.
+            var empty = await docker.InspectAsync(SlotName(live), cancellationToken).ConfigureAwait(false) is null;
+            slot = empty ? new SlotRun(run, Candidate: live, Old: live.Other()) : new SlotRun(run, Candidate: live.Other(), Old: live);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            return await steps.FinishAsync(run, RolloutOutcome.Refused, $"the engine did not answer before the rollout: {ex.Message}", cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            // Each step names the phase written to state.json before it runs (null: nothing to undo yet).
+            await RunAsync(slot, "edge", null, c => RequireEdgeAsync(c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "disk guard", null, c => steps.EnsureDiskSpaceAsync(run, SlotNames, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "pull", null, c => steps.PullAsync(run, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "candidate", SlotPhases.Candidate, c => StartCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "switch", SlotPhases.Gate, c => SwitchToCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "health gate", SlotPhases.Gate, c => GateAsync(slot, c), cancellationToken).ConfigureAwait(false);
             if (steps.Bakes)
             {
-                await StepAsync(run, "bake", (r, c) => BakeAsync(slot, c), cancellationToken).ConfigureAwait(false);
+                await RunAsync(slot, "bake", SlotPhases.Bake, c => BakeAsync(slot, c), cancellationToken).ConfigureAwait(false);
             }
 
-            await StepAsync(run, "retire", (r, c) =>
-            {
-                Persist(slot, SlotPhases.Retire);
-                return RetireAsync(slot.Old, c);
-            }, cancellationToken).ConfigureAwait(false);
-            await StepAsync(run, "commit", (r, c) => CommitAsync(r, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "retire", SlotPhases.Retire, c => RetireOldAsync(slot, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "commit", SlotPhases.Retire, c => CommitAsync(run, slot.Candidate, c), cancellationToken).ConfigureAwait(false);
             return await steps.FinishAsync(run, RolloutOutcome.Succeeded, $"slot {slot.Candidate.ServerName()} is live and SERVING", cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (RolloutSteps.IsStepFailure(ex) || ex is EdgeRuntimeApiException or EdgeSwitchException)
+        catch (Exception ex) when (IsFault(ex))
         {
             return await FailAsync(slot, ex, cancellationToken).ConfigureAwait(false);
         }
@@ -81,7 +88,9 @@ internal sealed class BlueGreenPlan(
 
     /// <summary>
     /// Reconciliation, in order: migrate a Recreate host; make the edge run the file's configuration; finish or undo a
-    /// rollout a kill interrupted; make the edge's runtime state match the file; remove every slot that is not live.
+    /// rollout a kill (or a fault) interrupted; decide the live slot from the edge's runtime state, the containers and
+    /// the file together, and make the edge and the file route to it; remove the other slot only when the edge's
+    /// runtime state shows that the live slot serves (the invariant in docs/edge.md).
     /// </summary>
     public async Task RepairAsync(CancellationToken cancellationToken)
     {
@@ -90,18 +99,38 @@ internal sealed class BlueGreenPlan(
             return;
         }
 
-        var live = edge.ConfiguredLiveSlot() ?? await GuessLiveSlotAsync(cancellationToken).ConfigureAwait(false);
+        var fileLive = edge.ConfiguredLiveSlot() ?? await GuessLiveSlotAsync(cancellationToken).ConfigureAwait(false);
         await JoinSlotNetworkAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureEdgeAsync(Layout(live), cancellationToken).ConfigureAwait(false);
+        await EnsureEdgeAsync(Layout(fileLive), cancellationToken).ConfigureAwait(false);
         if (state.Current.ActiveSlotRollout is { } interrupted)
         {
             await RecoverAsync(interrupted, cancellationToken).ConfigureAwait(false);
-            live = Live;
         }
 
-        await AlignEdgeAsync(live, cancellationToken).ConfigureAwait(false);
-        foreach (var name in new[] { SlotName(live.Other()), ContainerSpecFactory.PreflightName(_container.Name), ContainerSpecFactory.PreviousName(_container.Name) })
+        var view = await ObserveAsync(cancellationToken).ConfigureAwait(false);
+        if (view.Edge is null)
         {
+            Log.RepairEdgeSilent(logger);
+            return;
+        }
+
+        var live = ChooseLive(view);
+        await RouteToAsync(live, view, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await RemoveSlotAsync(live.Other(), cancellationToken).ConfigureAwait(false))
+            {
+                Log.RepairRemovedStraySlot(logger, SlotName(live.Other()));
+            }
+        }
+        catch (RolloutStepException)
+        {
+            // Kept, and logged with the reason: the next tick looks again.
+        }
+
+        foreach (var name in new[] { ContainerSpecFactory.PreflightName(_container.Name), ContainerSpecFactory.PreviousName(_container.Name) })
+        {
+            // Leftovers of the Recreate layout: never behind the edge.
             if (await docker.RemoveAsync(name, cancellationToken).ConfigureAwait(false))
             {
                 Log.RepairRemovedStraySlot(logger, name);
@@ -112,6 +141,13 @@ internal sealed class BlueGreenPlan(
         {
             Log.RepairStartingCurrent(logger, stopped.Name, stopped.State.Status);
             await docker.StartAsync(stopped.Name, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (state.Rebuilt && state.Current.GoodDigests.Count == 0 && view.Serving.Contains(live)
+            && await docker.InspectAsync(SlotName(live), cancellationToken).ConfigureAwait(false) is { DeployedDigest: { } digest })
+        {
+            Log.StateRebuiltGood(logger, digest, SlotName(live));
+            state.Update(s => s with { GoodDigests = [digest] });
         }
     }
 
@@ -126,7 +162,7 @@ internal sealed class BlueGreenPlan(
             edge.ConfiguredLiveSlot()?.ServerName(),
             active?.Candidate,
             active?.Phase,
-            new EdgeStatus(edgeState is not null, servers ?? []));
+            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem });
     }
 
     /// <summary>
@@ -146,12 +182,29 @@ internal sealed class BlueGreenPlan(
         }
     }
 
+    /// <summary>A failure the plan answers by undoing or leaving the rollout for reconciliation; anything else is a bug.</summary>
+    private static bool IsFault(Exception ex) =>
+        RolloutSteps.IsStepFailure(ex) || ex is EdgeRuntimeApiException or EdgeSwitchException or IOException or UnauthorizedAccessException;
+
+    /// <summary>Writes the step's phase to the state file (when it names one and it changed), then runs the step.</summary>
+    private Task RunAsync(SlotRun slot, string step, string? phase, Func<CancellationToken, Task> action, CancellationToken ct) =>
+        steps.StepAsync(slot.Run, step, async (_, c) =>
+        {
+            if (phase is not null && phase != slot.Phase)
+            {
+                state.BeginPhase(new SlotRollout(slot.Run.Id, slot.Run.Digest, slot.Run.Kind, slot.Candidate.ServerName(), slot.Old.ServerName(), phase));
+                slot.Phase = phase;
+            }
+
+            await action(c).ConfigureAwait(false);
+        }, ct);
+
     /// <summary>A rollout needs the edge to answer: without it no switch can happen, so nothing is started.</summary>
     private async Task RequireEdgeAsync(CancellationToken ct)
     {
-        if (await edge.GetStateAsync(ct).ConfigureAwait(false) is null)
+        if (await EdgeStateAsync(ct).ConfigureAwait(false) is null)
         {
-            throw new RolloutStepException($"the edge '{_edge.Name}' does not answer on its runtime API ({_edge.RuntimeApi}); reconciliation starts it", imageAtFault: false);
+            throw new RolloutStepException($"the edge '{_edge.Name}' does not answer on its runtime API ({_edge.RuntimeApi}) within Deployer:Edge:RuntimeApiWait; reconciliation starts it", imageAtFault: false);
         }
     }
 
@@ -160,16 +213,15 @@ internal sealed class BlueGreenPlan(
     {
         var previous = await docker.InspectAsync(SlotName(slot.Old), ct).ConfigureAwait(false);
         slot.Run.HadPrevious = previous is { State.IsDown: false };
-        Persist(slot, SlotPhases.Candidate);
         var name = SlotName(slot.Candidate);
-        await docker.RemoveAsync(name, ct).ConfigureAwait(false);
+        await RemoveSlotAsync(slot.Candidate, ct).ConfigureAwait(false);
         var spec = SlotContainer.Spec(_container, _edge, slot.Candidate, steps.ImageName, slot.Run.Digest, slot.Run.Id);
         ContainerInfo started;
         try
         {
             started = await steps.WithImageAsync(slot.Run, () => docker.RunAsync(spec, ct), ct).ConfigureAwait(false);
         }
-        catch (ContainerRuntimeException ex) when (!ex.IsTransient)
+        catch (ContainerRuntimeException ex) when (!ex.IsTransient && !ex.IsMissingImage)
         {
             throw new RolloutStepException($"the candidate did not start: {ex.Message}", imageAtFault: true);
         }
@@ -186,7 +238,9 @@ internal sealed class BlueGreenPlan(
     /// <summary>New calls go to the candidate; the old slot drains but keeps running, ready to take them back.</summary>
     private async Task SwitchToCandidateAsync(SlotRun slot, CancellationToken ct)
     {
-        Persist(slot, SlotPhases.Gate);
+        // From the first runtime command on, the edge may route to the candidate: no failure path may remove it
+        // before the edge has been switched back.
+        slot.Run.Swapped = true;
         var started = time.GetTimestamp();
         try
         {
@@ -195,12 +249,11 @@ internal sealed class BlueGreenPlan(
         catch (EdgeSwitchException ex)
         {
             // The edge's own checks (GET /readyz) never passed although preflight did: the image is at fault. The
-            // switch has put the old slot back in the file and the candidate in maintenance.
+            // switch has put the candidate back in maintenance and left the file naming the old slot.
             metrics.EdgeSwitch.WithLabels("failed").Observe(time.GetElapsedTime(started).TotalSeconds);
             throw new RolloutStepException($"the edge did not take the candidate: {ex.Message}", imageAtFault: true);
         }
 
-        slot.Run.Swapped = true;
         metrics.EdgeSwitch.WithLabels("ok").Observe(time.GetElapsedTime(started).TotalSeconds);
     }
 
@@ -212,147 +265,343 @@ internal sealed class BlueGreenPlan(
         var verdict = await steps.WatchAsync(SlotName(slot.Candidate), publicAddress, gate.Observe, null, ct).ConfigureAwait(false);
         if (verdict.Status != GateStatus.Passed)
         {
-            throw new RolloutStepException($"health gate failed: {verdict.Reason}", imageAtFault: true);
+            // Through the public port the edge is judged too: the image is at fault only if it fails on its own port.
+            var own = RolloutSteps.Address(slot.Run.Container.PublishedPort(_container.GrpcPort));
+            var itself = own is null || !await probe.IsServingAsync(own, RolloutSteps.ProbeTimeout, ct).ConfigureAwait(false)
+                || await docker.InspectAsync(SlotName(slot.Candidate), ct).ConfigureAwait(false) is not { State.Running: true, State.RestartCount: var restarts }
+                || restarts != slot.Run.Container.State.RestartCount;
+            throw new RolloutStepException($"health gate failed: {verdict.Reason}", imageAtFault: itself);
         }
     }
 
     /// <summary>The candidate is watched on its own port for <c>BakeTime</c> while the old slot still runs.</summary>
     private async Task BakeAsync(SlotRun slot, CancellationToken ct)
     {
-        Persist(slot, SlotPhases.Bake);
         var name = SlotName(slot.Candidate);
         var now = await docker.InspectAsync(name, ct).ConfigureAwait(false) ?? throw new RolloutStepException($"'{name}' disappeared before the bake", imageAtFault: true);
-        var address = RolloutSteps.Address(now.PublishedPort(_container.GrpcPort))!;
+        var address = RolloutSteps.Address(now.PublishedPort(_container.GrpcPort))
+            ?? throw new RolloutStepException($"'{name}' publishes no gRPC port before the bake: it is not running", imageAtFault: true);
         await steps.BakeAsync(name, address, now.State.RestartCount, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Drains <paramref name="slot"/> (its calls in flight finish), then stops and removes its container.</summary>
-    private async Task RetireAsync(EdgeSlot slot, CancellationToken ct)
+    /// <summary>
+    /// The edge's own word first: the candidate ready and UP in every backend, and the file naming it. Then the old
+    /// slot drains to maintenance and its container goes.
+    /// </summary>
+    private async Task RetireOldAsync(SlotRun slot, CancellationToken ct)
     {
-        var drained = await edge.DrainAsync(slot, ct).ConfigureAwait(false);
+        await RequireServingAsync(slot.Candidate, ct).ConfigureAwait(false);
+        var drained = await edge.RetireAsync(Layout(slot.Candidate), ct).ConfigureAwait(false);
         metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);
         metrics.EdgeDrainCutCalls.Inc(drained.CutSessions);
-        await docker.StopAsync(SlotName(slot), _container.StopTimeout, ct).ConfigureAwait(false);
-        await docker.RemoveAsync(SlotName(slot), ct).ConfigureAwait(false);
+        await RemoveSlotAsync(slot.Old, ct).ConfigureAwait(false);
     }
 
-    private async Task CommitAsync(RolloutRun run, CancellationToken ct)
+    private async Task CommitAsync(RolloutRun run, EdgeSlot candidate, CancellationToken ct)
     {
+        await RequireServingAsync(candidate, ct).ConfigureAwait(false);
         await steps.CommitAsync(run, SlotNames, ct).ConfigureAwait(false);
-        state.Update(s => s with { ActiveSlotRollout = null });
+    }
+
+    /// <summary>Throws unless the edge's runtime state shows <paramref name="slot"/> ready and UP everywhere, and the file names it.</summary>
+    private async Task RequireServingAsync(EdgeSlot slot, CancellationToken ct)
+    {
+        var now = await EdgeStateAsync(ct).ConfigureAwait(false)
+            ?? throw new EdgeRuntimeApiException($"the edge's runtime API ({_edge.RuntimeApi}) did not answer within Deployer:Edge:RuntimeApiWait, so it cannot confirm slot {slot}", isTransient: true);
+        if (!now.IsUpEverywhere(slot, Layout(slot)))
+        {
+            throw new RolloutStepException($"the edge does not show slot {slot} UP in every backend", imageAtFault: true);
+        }
+
+        if (edge.ConfiguredLiveSlot() != slot)
+        {
+            throw new RolloutStepException($"the edge's file does not name slot {slot} live", imageAtFault: false);
+        }
     }
 
     /// <summary>
-    /// The one failure path: quarantine the digest when the image is at fault; switch the edge back to the old slot
-    /// if it had moved (instant: the old slot drained but kept running); remove the candidate.
+    /// The one failure path. The digest is quarantined only when the image is at fault. Before the switch the
+    /// candidate goes (when the edge shows it does not route there); after it, the edge goes back to the old slot if
+    /// it runs and the candidate goes after it; once the old slot is being retired the candidate stays and
+    /// reconciliation finishes. Whatever cannot be done now is left in the state file for reconciliation: no path
+    /// removes a slot the edge may still route to.
     /// </summary>
     private async Task<RolloutRecord> FailAsync(SlotRun slot, Exception failure, CancellationToken ct)
     {
-        if (failure is RolloutStepException { ImageAtFault: true })
+        var imageAtFault = failure is RolloutStepException { ImageAtFault: true };
+        if (imageAtFault)
         {
-            steps.Quarantine(slot.Run, failure.Message);
+            try
+            {
+                steps.Quarantine(slot.Run, failure.Message);
+            }
+            catch (RolloutStepException ex)
+            {
+                Log.StateNotWritten(logger, slot.Run.Id, ex.Message);
+            }
         }
 
-        var outcome = RolloutOutcome.Refused;
+        var outcome = slot.Run.Swapped ? RolloutOutcome.Failed : RolloutOutcome.Refused;
+        var detail = failure.Message;
         try
         {
-            if (slot.Run.Swapped)
+            if (!slot.Run.Swapped)
             {
-                outcome = await SwitchBackAsync(slot.Run, slot.Candidate, slot.Old, ct).ConfigureAwait(false);
+                await RemoveSlotAsync(slot.Candidate, ct).ConfigureAwait(false);
+                state.EndRollout();
+            }
+            else if (slot.Phase == SlotPhases.Retire && !(imageAtFault && await RunsAsync(slot.Old, ct).ConfigureAwait(false)))
+            {
+                // The candidate passed its gate and bake; the old slot may be stopped already. It stays live, and the
+                // state file still says "retire", so reconciliation finishes the retire and the commit.
+                Log.RetireIncomplete(logger, slot.Run.Id, failure.Message, SlotName(slot.Candidate));
+                detail = $"{failure.Message}; slot {slot.Candidate.ServerName()} stays live and reconciliation finishes the retire";
+            }
+            else if (await RunsAsync(slot.Old, ct).ConfigureAwait(false))
+            {
+                await SwitchBackAsync(slot.Run, slot.Candidate, slot.Old, ct).ConfigureAwait(false);
+                state.EndRollout();
+                outcome = RolloutOutcome.RolledBack;
             }
             else
             {
-                await steps.RemoveQuietlyAsync(SlotName(slot.Candidate)).ConfigureAwait(false);
+                // Nothing to go back to (a first rollout, or the old slot died): the candidate is all there is.
+                Log.NothingToRestore(logger, slot.Run.Id, SlotName(slot.Old));
+                state.EndRollout();
             }
-
-            state.Update(s => s with { ActiveSlotRollout = null });
         }
-        catch (Exception ex) when (RolloutSteps.IsStepFailure(ex) || ex is EdgeRuntimeApiException or EdgeSwitchException)
+        catch (Exception ex) when (IsFault(ex))
         {
-            // The state file still names the rollout: reconciliation switches back on the next tick.
+            // The state file still names the rollout: reconciliation finishes or undoes it on the next tick.
             Log.RollbackIncomplete(logger, slot.Run.Id, ex.Message);
-            outcome = RolloutOutcome.Failed;
+            outcome = slot.Run.Swapped ? RolloutOutcome.Failed : RolloutOutcome.Refused;
         }
 
-        return await steps.FinishAsync(slot.Run, outcome, failure.Message, ct).ConfigureAwait(false);
+        return await steps.FinishAsync(slot.Run, outcome, detail, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Sends new calls back to <paramref name="old"/>, drains and removes <paramref name="candidate"/>.</summary>
-    private async Task<RolloutOutcome> SwitchBackAsync(RolloutRun run, EdgeSlot candidate, EdgeSlot old, CancellationToken ct)
-    {
-        var previous = await docker.InspectAsync(SlotName(old), ct).ConfigureAwait(false);
-        if (previous is not { State.Running: true })
-        {
-            // Nothing to go back to (a first rollout, or the old slot died): the candidate is all there is.
-            Log.NothingToRestore(logger, run.Id, SlotName(old));
-            await docker.RemoveAsync(SlotName(candidate), ct).ConfigureAwait(false);
-            return RolloutOutcome.Failed;
-        }
+    private async Task<bool> RunsAsync(EdgeSlot slot, CancellationToken ct) =>
+        await docker.InspectAsync(SlotName(slot), ct).ConfigureAwait(false) is { State.Running: true };
 
-        await StepAsync(run, "switch back", async (_, c) =>
+    /// <summary>Sends new calls back to <paramref name="old"/>, drains <paramref name="candidate"/> and removes it.</summary>
+    private async Task SwitchBackAsync(RolloutRun run, EdgeSlot candidate, EdgeSlot old, CancellationToken ct) =>
+        await steps.StepAsync(run, "switch back", async (_, c) =>
         {
             var started = time.GetTimestamp();
             await edge.SwitchAsync(Layout(old), c).ConfigureAwait(false);
             metrics.EdgeSwitch.WithLabels("ok").Observe(time.GetElapsedTime(started).TotalSeconds);
-            await RetireAsync(candidate, c).ConfigureAwait(false);
+            var drained = await edge.RetireAsync(Layout(old), c).ConfigureAwait(false);
+            metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);
+            metrics.EdgeDrainCutCalls.Inc(drained.CutSessions);
+            await RemoveSlotAsync(candidate, c).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
-        return RolloutOutcome.RolledBack;
+
+    /// <summary>
+    /// The invariant (docs/edge.md): stops and removes <paramref name="slot"/>'s container only when the edge's runtime
+    /// state shows either that the other slot runs and is ready and UP in every backend (and the file names it), or
+    /// that the edge routes no call to this one (every server of it in maintenance or down, and the file not naming it
+    /// while the other serves). Otherwise throws, and the container stays for reconciliation.
+    /// </summary>
+    private async Task<bool> RemoveSlotAsync(EdgeSlot slot, CancellationToken ct)
+    {
+        var name = SlotName(slot);
+        if (await docker.InspectAsync(name, ct).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        var now = await EdgeStateAsync(ct).ConfigureAwait(false);
+        var reason = now is null ? "the edge's runtime API does not answer, so nothing shows that another slot serves" : WhyNotRemovable(slot, now);
+        if (reason is not null && reason.Length > 0)
+        {
+            Log.SlotKept(logger, name, reason);
+            throw new RolloutStepException($"'{name}' was not removed: {reason}", imageAtFault: false);
+        }
+
+        if (reason is null && !await RunsAsync(slot.Other(), ct).ConfigureAwait(false))
+        {
+            // The edge's word is that the other slot serves, but its container does not run: look again next tick.
+            throw new RolloutStepException($"'{name}' was not removed: '{SlotName(slot.Other())}' does not run", imageAtFault: false);
+        }
+
+        await docker.StopAsync(name, _container.StopTimeout, ct).ConfigureAwait(false);
+        return await docker.RemoveAsync(name, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Null when the other slot serves (per the edge); empty when the edge routes nothing to <paramref name="slot"/>; else why not.</summary>
+    private string? WhyNotRemovable(EdgeSlot slot, EdgeState now)
+    {
+        var other = slot.Other();
+        var fileLive = edge.ConfiguredLiveSlot();
+        if (fileLive == other && now.IsUpEverywhere(other, Layout(other)))
+        {
+            return null;
+        }
+
+        var routed = now.Servers.Concat(now.Standbys).Any(s => s.Slot == slot && s.Admin != EdgeAdminState.Maintenance && s.Up);
+        var otherRouted = now.Servers.Concat(now.Standbys).Any(s => s.Slot == other && s.Admin != EdgeAdminState.Maintenance && s.Up);
+        if (!routed && (fileLive != slot || !otherRouted))
+        {
+            return "";
+        }
+
+        return $"the edge may route to it (file names {fileLive?.ServerName() ?? "no slot"}) and does not show slot {other.ServerName()} UP in every backend";
+    }
+
+    /// <summary>The edge's runtime state, asked again while it does not answer, within <c>Deployer:Edge:RuntimeApiWait</c>; null after that.</summary>
+    private async Task<EdgeState?> EdgeStateAsync(CancellationToken ct)
+    {
+        EdgeState? now = null;
+        await Wait.UntilAsync(async c => (now = await edge.GetStateAsync(c).ConfigureAwait(false)) is not null, EdgePollInterval, _edge.RuntimeApiWait, time, ct).ConfigureAwait(false);
+        return now;
+    }
+
+    /// <summary>What reconciliation decides from: the file, the edge's runtime state, and the slots that run and answer SERVING.</summary>
+    private async Task<View> ObserveAsync(CancellationToken ct)
+    {
+        var serving = new List<EdgeSlot>();
+        foreach (var slot in Enum.GetValues<EdgeSlot>())
+        {
+            if (await docker.InspectAsync(SlotName(slot), ct).ConfigureAwait(false) is { State.Running: true } info
+                && RolloutSteps.Address(info.PublishedPort(_container.GrpcPort)) is { } address
+                && await probe.IsServingAsync(address, RolloutSteps.ProbeTimeout, ct).ConfigureAwait(false))
+            {
+                serving.Add(slot);
+            }
+        }
+
+        return new View(edge.ConfiguredLiveSlot(), await edge.GetStateAsync(ct).ConfigureAwait(false), serving);
     }
 
     /// <summary>
-    /// After a kill in the middle of a rollout: before the switch, the candidate goes; after it, the edge goes back to
-    /// the previous slot if it still runs (the candidate was never fully gated), else the candidate stays; after the
-    /// bake, the old slot's retirement is finished and the rollout committed.
+    /// The live slot: the file's, if it serves; else the one the edge's runtime state routes to, if it serves; else any
+    /// slot that serves, preferring the last good digest's; else the file's (nothing serves: nothing to choose).
+    /// </summary>
+    private EdgeSlot ChooseLive(View view)
+    {
+        var runtimeLive = view.Edge?.Live;
+        EdgeSlot chosen;
+        if (view.FileLive is { } file && view.Serving.Contains(file))
+        {
+            chosen = file;
+        }
+        else if (runtimeLive is { } routed && view.Serving.Contains(routed))
+        {
+            chosen = routed;
+        }
+        else if (view.Serving.Count > 0)
+        {
+            chosen = view.Serving[0];
+        }
+        else
+        {
+            return view.FileLive ?? EdgeSlot.Blue;
+        }
+
+        if (chosen != view.FileLive || (runtimeLive is not null && runtimeLive != chosen))
+        {
+            Log.LiveDisagreement(logger, view.FileLive?.ServerName() ?? "no slot", runtimeLive?.ServerName() ?? "no single slot",
+                string.Join(", ", view.Serving.Select(s => s.ServerName())), chosen);
+        }
+
+        return chosen;
+    }
+
+    /// <summary>
+    /// Makes the edge's runtime state and the file route to <paramref name="live"/> alone (with its own standby as the
+    /// backup), when it serves: after an edge restart, a kill mid-switch or a fault, they may route to both slots, to
+    /// the other one, or to none.
+    /// </summary>
+    private async Task RouteToAsync(EdgeSlot live, View view, CancellationToken ct)
+    {
+        if (!view.Serving.Contains(live) || view.Edge is not { } now)
+        {
+            return;
+        }
+
+        var layout = Layout(live);
+        if (view.FileLive != live || !now.IsUpEverywhere(live, layout))
+        {
+            Log.EdgeRealigned(logger, live);
+            await edge.SwitchAsync(layout, ct).ConfigureAwait(false);
+            now = await edge.GetStateAsync(ct).ConfigureAwait(false) ?? now;
+        }
+
+        var standbyReady = now.Standbys.Where(s => s.Slot == live).All(s => s.Admin == EdgeAdminState.Ready);
+        if (now.MayRouteTo(live.Other()) || !standbyReady || edge.ConfiguredLiveSlot() != live)
+        {
+            var drained = await edge.RetireAsync(layout, ct).ConfigureAwait(false);
+            metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);
+            metrics.EdgeDrainCutCalls.Inc(drained.CutSessions);
+        }
+    }
+
+    /// <summary>
+    /// After a kill or a fault in the middle of a rollout. Before the switch the candidate goes. In the gate or the
+    /// bake the edge goes back to the previous slot if it serves (the candidate was never fully proven), else the
+    /// candidate stays if it serves. In the retire the candidate's rollout is finished and committed if it serves.
+    /// Every removal goes through the invariant; an edge that does not answer leaves it all for the next tick.
     /// </summary>
     private async Task RecoverAsync(SlotRollout interrupted, CancellationToken ct)
     {
         if (!EdgeSlots.TryParse(interrupted.Candidate, out var candidate) || !EdgeSlots.TryParse(interrupted.Previous, out var previous))
         {
-            state.Update(s => s with { ActiveSlotRollout = null });
+            state.EndRollout();
             return;
+        }
+
+        var view = await ObserveAsync(ct).ConfigureAwait(false);
+        if (view.Edge is null)
+        {
+            Log.RepairEdgeSilent(logger);
+            throw new EdgeRuntimeApiException($"the edge's runtime API ({_edge.RuntimeApi}) does not answer; the interrupted rollout {interrupted.RolloutId} is finished on a later tick", isTransient: true);
         }
 
         var run = steps.Resume(interrupted.Digest);
         Log.RepairInterruptedSlotRollout(logger, interrupted.RolloutId, interrupted.Phase, interrupted.Candidate, run.Id);
-        if (interrupted.Phase == SlotPhases.Retire && Live == candidate)
+        if (interrupted.Phase == SlotPhases.Candidate)
         {
-            await steps.StepAsync(run, "retire", (_, c) => RetireAsync(previous, c), ct).ConfigureAwait(false);
-            await steps.StepAsync(run, "commit", CommitAsync, ct).ConfigureAwait(false);
-            await steps.FinishAsync(run, RolloutOutcome.Succeeded, "finished retiring the old slot after an interrupted rollout", ct).ConfigureAwait(false);
+            await RemoveSlotAsync(candidate, ct).ConfigureAwait(false);
+            state.EndRollout();
             return;
         }
 
-        if (Live != candidate)
-        {
-            // Never switched, or the switch back had written the file when the kill came: the candidate is not live.
-            await docker.RemoveAsync(SlotName(candidate), ct).ConfigureAwait(false);
-            state.Update(s => s with { ActiveSlotRollout = null });
-            if (interrupted.Phase != SlotPhases.Candidate)
-            {
-                await steps.FinishAsync(run, RolloutOutcome.RolledBack, "finished switching back to the previous slot after an interrupted rollout", ct).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        run.Swapped = true;
+        var candidateServes = view.Serving.Contains(candidate);
+        var previousServes = view.Serving.Contains(previous);
         RolloutOutcome outcome;
-        if (await docker.InspectAsync(SlotName(previous), ct).ConfigureAwait(false) is { State.Running: true })
+        string detail;
+        if (interrupted.Phase == SlotPhases.Retire && candidateServes)
         {
-            outcome = await SwitchBackAsync(run, candidate, previous, ct).ConfigureAwait(false);
+            await RouteToAsync(candidate, view, ct).ConfigureAwait(false);
+            await steps.StepAsync(run, "retire", async (_, c) => await RemoveSlotAsync(previous, c).ConfigureAwait(false), ct).ConfigureAwait(false);
+            await steps.StepAsync(run, "commit", (r, c) => CommitAsync(r, candidate, c), ct).ConfigureAwait(false);
+            outcome = RolloutOutcome.Succeeded;
+            detail = "finished retiring the old slot after an interrupted rollout";
         }
-        else
+        else if (previousServes)
+        {
+            await RouteToAsync(previous, view, ct).ConfigureAwait(false);
+            await RemoveSlotAsync(candidate, ct).ConfigureAwait(false);
+            outcome = RolloutOutcome.RolledBack;
+            detail = "switched back to the previous slot after an interrupted rollout";
+        }
+        else if (candidateServes)
         {
             // The previous slot is gone, so the candidate stays live: nothing says it is bad, and removing it would
             // leave nothing at all. It is not recorded as good either; say so.
             Log.KeptInterruptedCandidate(logger, run.Id, SlotName(candidate));
+            await RouteToAsync(candidate, view, ct).ConfigureAwait(false);
             outcome = RolloutOutcome.Failed;
+            detail = "kept the candidate after an interrupted rollout: the previous slot no longer runs";
+        }
+        else
+        {
+            outcome = RolloutOutcome.Failed;
+            detail = "neither slot answers SERVING after an interrupted rollout; nothing was removed";
         }
 
-        state.Update(s => s with { ActiveSlotRollout = null });
-        await steps.FinishAsync(run, outcome, outcome == RolloutOutcome.RolledBack
-            ? "switched back to the previous slot after an interrupted rollout"
-            : "kept the candidate after an interrupted rollout: the previous slot no longer runs", ct).ConfigureAwait(false);
+        state.EndRollout();
+        await steps.FinishAsync(run, outcome, detail, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -363,7 +612,18 @@ internal sealed class BlueGreenPlan(
     {
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(_edge.Name, ct).ConfigureAwait(false);
-        if (current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image)
+        var wrongImage = current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image;
+        if ((current is null || wrongImage) && !await edgeImage.EnsureAsync(ct).ConfigureAwait(false) && current is null)
+        {
+            throw new ContainerRuntimeException(edgeImage.Problem!, isTransient: true);
+        }
+
+        if (current is not null && !wrongImage)
+        {
+            edgeImage.InUse();
+        }
+
+        if (wrongImage && edgeImage.Problem is null)
         {
             Log.EdgeReplaced(logger, _edge.Name, _edge.Image);
             await docker.RemoveAsync(_edge.Name, ct).ConfigureAwait(false);
@@ -396,34 +656,6 @@ internal sealed class BlueGreenPlan(
         if (!answers)
         {
             throw new EdgeRuntimeApiException($"the edge '{_edge.Name}' did not answer on its runtime API ({_edge.RuntimeApi}) within {EdgeStartTimeout}");
-        }
-    }
-
-    /// <summary>
-    /// The runtime state survives only as long as the edge process: after a kill mid-switch it may still send calls to
-    /// both slots, or to none. The live slot is made ready and the other one drained to maintenance.
-    /// </summary>
-    private async Task AlignEdgeAsync(EdgeSlot live, CancellationToken ct)
-    {
-        var current = await edge.GetStateAsync(ct).ConfigureAwait(false);
-        if (current is null)
-        {
-            return;
-        }
-
-        var liveServers = current.Servers.Where(s => s.Slot == live).ToList();
-        var liveContainer = await docker.InspectAsync(SlotName(live), ct).ConfigureAwait(false);
-        if (liveContainer is { State.Running: true } && liveServers.Any(s => s.Admin != EdgeAdminState.Ready))
-        {
-            Log.EdgeRealigned(logger, live);
-            await edge.SwitchAsync(Layout(live), ct).ConfigureAwait(false);
-        }
-
-        if (current.Servers.Concat(current.Standbys).Any(s => s.Slot == live.Other() && s.Admin != EdgeAdminState.Maintenance))
-        {
-            var drained = await edge.DrainAsync(live.Other(), ct).ConfigureAwait(false);
-            metrics.EdgeDrain.Observe(drained.Elapsed.TotalSeconds);
-            metrics.EdgeDrainCutCalls.Inc(drained.CutSessions);
         }
     }
 
@@ -480,7 +712,7 @@ internal sealed class BlueGreenPlan(
         await EnsureEdgeAsync(layout, ct).ConfigureAwait(false);
         await edge.SwitchAsync(layout, ct).ConfigureAwait(false);
         run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);
-        state.Update(s => s with { GoodDigests = [digest, .. s.GoodDigests.Where(d => d != digest).Take(9)] });
+        state.Commit(digest);
         await steps.FinishAsync(run, RolloutOutcome.Succeeded, $"migrated from Recreate: '{blue}' serves behind the edge '{_edge.Name}'", ct).ConfigureAwait(false);
         return true;
     }
@@ -503,15 +735,13 @@ internal sealed class BlueGreenPlan(
             ?? EdgeSlot.Blue;
     }
 
-    private void Persist(SlotRun slot, string phase)
+    /// <summary>One rollout and the two slots it moves between.</summary>
+    private sealed record SlotRun(RolloutRun Run, EdgeSlot Candidate, EdgeSlot Old)
     {
-        var record = new SlotRollout(slot.Run.Id, slot.Run.Digest, slot.Run.Kind, slot.Candidate.ServerName(), slot.Old.ServerName(), phase);
-        state.Update(s => s with { ActiveSlotRollout = record });
+        /// <summary>The phase last written to the state file for this rollout, or null before the first.</summary>
+        public string? Phase { get; set; }
     }
 
-    private Task StepAsync(RolloutRun run, string step, Func<RolloutRun, CancellationToken, Task> action, CancellationToken ct) =>
-        steps.StepAsync(run, step, action, ct);
-
-    /// <summary>One rollout and the two slots it moves between.</summary>
-    private sealed record SlotRun(RolloutRun Run, EdgeSlot Candidate, EdgeSlot Old);
+    /// <summary>What reconciliation sees: the file's live slot, the edge's runtime state (null: silent), the slots that serve.</summary>
+    private sealed record View(EdgeSlot? FileLive, EdgeState? Edge, IReadOnlyList<EdgeSlot> Serving);
 }

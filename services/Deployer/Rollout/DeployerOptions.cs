@@ -18,7 +18,7 @@ public sealed class DeployerOptions
     /// live slot and takes the traffic without a failed call (docs/edge.md). <c>Recreate</c>: stop the old container,
     /// start the new one on the same host ports (a short outage).
     /// </summary>
-    public RolloutStrategy Strategy { get; set; } = RolloutStrategy.Recreate;
+    public RolloutStrategy Strategy { get; set; } = RolloutStrategy.BlueGreen;
 
     /// <summary>Time between registry checks. A random jitter of up to <see cref="PollJitter"/> is added.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]

@@ -33,15 +33,29 @@ internal sealed class DeployerWorker(
     ILogger<DeployerWorker> logger) : BackgroundService
 {
     private readonly Channel<DeployerCommand> _commands = Channel.CreateBounded<DeployerCommand>(
-        new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.DropOldest });
+        new BoundedChannelOptions(8) { FullMode = BoundedChannelFullMode.Wait });
 
     private readonly DeployerOptions _options = options.Value;
     private readonly string _containerName = container.Value.Name;
     private readonly CrashLoopWatch _crashLoop = new(crashLoop.Value.Window, crashLoop.Value.MaxRestarts, time);
     private bool _crashLoopReported;
 
-    /// <summary>Queues an admin command; the loop picks it up at once.</summary>
+    /// <summary>Queues an admin command; the loop picks it up at once. False when the queue is full (the API answers 503).</summary>
     public bool Enqueue(DeployerCommand command) => _commands.Writer.TryWrite(command);
+
+    /// <summary>Why <paramref name="command"/> must not run now (<c>Monitor</c> mode, or paused), or null.</summary>
+    public string? Refusal(DeployerCommand command) => command != DeployerCommand.Rollback ? null
+        : _options.Mode == DeployerMode.Monitor ? "Deployer:Mode is Monitor: a dry run rolls nothing back"
+        : status.Paused ? "the deployer is paused: POST /resume first"
+        : null;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // POST /pause survives a restart: set before the admin API can be asked.
+        status.Update(s => s with { Paused = state.Current.Paused });
+        metrics.Paused.Set(state.Current.Paused ? 1 : 0);
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -88,6 +102,13 @@ internal sealed class DeployerWorker(
             Log.DockerUnavailable(logger, ex.Message);
             status.Update(s => s with { LastError = $"docker: {ex.Message}" });
             return;
+        }
+
+        if (command == DeployerCommand.Rollback && Refusal(command) is { } refused)
+        {
+            // Checked again here: the mode or the pause may have changed while the command waited.
+            Log.CommandRefused(logger, "roll back", refused);
+            command = DeployerCommand.CheckNow;
         }
 
         if (command == DeployerCommand.Rollback)

@@ -28,6 +28,10 @@ public sealed record StrategyStatus(string Strategy, string? LiveSlot, string? C
 }
 
 /// <summary>The edge as <c>/status</c> shows it: whether its runtime API answers, and each server's state.</summary>
-public sealed record EdgeStatus(bool Reachable, IReadOnlyList<EdgeServerStatus> Servers);
+public sealed record EdgeStatus(bool Reachable, IReadOnlyList<EdgeServerStatus> Servers)
+{
+    /// <summary>Why <c>Deployer:Edge:Image</c> could not be pulled (the running edge is kept), or null.</summary>
+    public string? ImageProblem { get; init; }
+}
 
 public sealed record EdgeServerStatus(string Backend, string Slot, string Admin, bool Up, string Status, int CurrentSessions);

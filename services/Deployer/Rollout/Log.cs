@@ -131,4 +131,31 @@ internal static partial class Log
 
     [LoggerMessage(1082, LogLevel.Warning, "Reconcile: '{Name}' (the Recreate layout) was started beside the slots and holds the edge's ports; removing it")]
     public static partial void LegacyContainerRemoved(ILogger logger, string name);
+
+    [LoggerMessage(1083, LogLevel.Error, "State: {Which} at {Path} could not be read ({Error})")]
+    public static partial void StateUnreadable(ILogger logger, string which, string path, string error);
+
+    [LoggerMessage(1084, LogLevel.Error, "State: neither {Path} nor its last good copy could be read; starting from an empty state, which reconciliation fills in from the containers and the edge's file")]
+    public static partial void StateRebuilt(ILogger logger, string path);
+
+    [LoggerMessage(1085, LogLevel.Warning, "Reconcile: the edge's file names {FileLive}, its runtime state routes to {RuntimeLive}, and the slots that run and answer SERVING are {Serving}; making the edge and the file route to {Chosen}")]
+    public static partial void LiveDisagreement(ILogger logger, string fileLive, string runtimeLive, string serving, StudentPerformance.Deployer.Edge.EdgeSlot chosen);
+
+    [LoggerMessage(1086, LogLevel.Warning, "'{Name}' is left running: {Reason}")]
+    public static partial void SlotKept(ILogger logger, string name, string reason);
+
+    [LoggerMessage(1087, LogLevel.Warning, "Reconcile: the edge's runtime API does not answer; nothing is switched or removed this tick")]
+    public static partial void RepairEdgeSilent(ILogger logger);
+
+    [LoggerMessage(1088, LogLevel.Warning, "Rollout {RolloutId}: the retire did not finish ({Error}); '{Name}' stays live and reconciliation finishes it")]
+    public static partial void RetireIncomplete(ILogger logger, string rolloutId, string error, string name);
+
+    [LoggerMessage(1089, LogLevel.Warning, "Rollout {RolloutId}: {Detail}")]
+    public static partial void StateNotWritten(ILogger logger, string rolloutId, string detail);
+
+    [LoggerMessage(1090, LogLevel.Information, "Reconcile: the state was rebuilt; recorded {Digest}, which the live slot '{Name}' runs and which answers SERVING, as good")]
+    public static partial void StateRebuiltGood(ILogger logger, string digest, string name);
+
+    [LoggerMessage(1091, LogLevel.Warning, "Admin command '{Command}' not carried out: {Reason}")]
+    public static partial void CommandRefused(ILogger logger, string command, string reason);
 }

@@ -231,15 +231,21 @@ internal sealed class RolloutSteps(
 
     public bool Bakes => _gate.BakeTime > TimeSpan.Zero;
 
-    /// <summary>Records the digest as good (for POST /rollback), lifts its quarantine and prunes old images.</summary>
+    /// <summary>
+    /// Records the digest as good (for POST /rollback), lifts its quarantine and ends the rollout, in one write; then
+    /// prunes old images. A prune that fails is logged: the rollout is committed all the same.
+    /// </summary>
     public async Task CommitAsync(RolloutRun run, IReadOnlyList<string> containersInUse, CancellationToken ct)
     {
-        state.Update(s => s with
+        state.Commit(run.Digest);
+        try
         {
-            GoodDigests = [run.Digest, .. s.GoodDigests.Where(d => d != run.Digest).Take(9)],
-            Quarantined = [.. s.Quarantined.Where(q => q.Digest != run.Digest)],
-        });
-        await PruneAsync(run, containersInUse, ct).ConfigureAwait(false);
+            await PruneAsync(run, containersInUse, ct).ConfigureAwait(false);
+        }
+        catch (ContainerRuntimeException ex)
+        {
+            Log.CleanupFailed(logger, "old images", ex.Message);
+        }
     }
 
     public async Task PruneAsync(RolloutRun run, IReadOnlyList<string> containersInUse, CancellationToken ct)
@@ -264,10 +270,7 @@ internal sealed class RolloutSteps(
     public void Quarantine(RolloutRun run, string reason)
     {
         Log.Quarantined(logger, run.Id, run.Digest, reason);
-        state.Update(s => s with
-        {
-            Quarantined = [.. s.Quarantined.Where(q => q.Digest != run.Digest), new QuarantineEntry(run.Digest, reason, time.GetUtcNow(), run.Id)],
-        });
+        state.Quarantine(new QuarantineEntry(run.Digest, reason, time.GetUtcNow(), run.Id));
     }
 
     /// <summary>
@@ -285,10 +288,7 @@ internal sealed class RolloutSteps(
 
         if (runningDigest is not null)
         {
-            state.Update(s => s with
-            {
-                Quarantined = [.. s.Quarantined.Where(q => q.Digest != runningDigest), new QuarantineEntry(runningDigest, "rolled back by the operator", time.GetUtcNow(), "operator")],
-            });
+            state.Quarantine(new QuarantineEntry(runningDigest, "rolled back by the operator", time.GetUtcNow(), "operator"));
         }
 
         return target;
@@ -297,7 +297,16 @@ internal sealed class RolloutSteps(
     public async Task<RolloutRecord> FinishAsync(RolloutRun run, RolloutOutcome outcome, string detail, CancellationToken ct)
     {
         var record = new RolloutRecord(run.Id, run.Digest, run.Kind, outcome, detail, run.StartedAt, time.GetElapsedTime(run.Started), run.Downtime);
-        state.Update(s => s with { LastRollout = record });
+        try
+        {
+            state.Finish(record);
+        }
+        catch (RolloutStepException ex)
+        {
+            // The record is still logged and sent; /status shows the previous one until the disk takes writes again.
+            Log.StateNotWritten(logger, run.Id, ex.Message);
+        }
+
         Log.RolloutFinished(logger, run.Id, outcome, record.Duration.TotalMilliseconds, record.Downtime?.TotalMilliseconds, detail);
         await notifier.PublishAsync(record, registry.ImageName, ct).ConfigureAwait(false);
         return record;

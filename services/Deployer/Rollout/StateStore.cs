@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using System.Runtime.InteropServices;
 
 namespace StudentPerformance.Deployer.Rollout;
 
@@ -44,6 +45,9 @@ public sealed record DeployerState
 
     /// <summary>The blue/green rollout in progress, written before each step that moves traffic; null between rollouts.</summary>
     public SlotRollout? ActiveSlotRollout { get; init; }
+
+    /// <summary>POST /pause: no new rollout starts until POST /resume, across restarts.</summary>
+    public bool Paused { get; init; }
 }
 
 /// <summary>
@@ -69,22 +73,29 @@ public static class SlotPhases
 }
 
 /// <summary>
-/// Keeps <see cref="DeployerState"/> in <c>state.json</c> under the state directory. Writes go to a temporary
-/// file first and are renamed into place, so a kill never leaves half a file.
+/// Keeps <see cref="DeployerState"/> in <c>state.json</c> under the state directory, durably (<see cref="IStateFile"/>).
+/// Changes go through named transitions. A write the disk refuses throws a <see cref="RolloutStepException"/> (not the
+/// image's fault) and leaves the state as it was; an unreadable file at start falls back to the last good copy, or to
+/// an empty state that reconciliation fills in again from the containers and the edge's file: the deployer always starts.
 /// </summary>
 internal sealed class StateStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    private readonly string _path;
+    private readonly IStateFile _file;
+    private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private DeployerState _state;
 
-    public StateStore(IOptions<DeployerOptions> options)
+    public StateStore(IOptions<DeployerOptions> options, ILogger<StateStore>? logger = null, IStateFile? file = null)
     {
-        Directory.CreateDirectory(options.Value.StateDirectory);
-        _path = Path.Combine(options.Value.StateDirectory, "state.json");
-        _state = Load(_path);
+        ArgumentNullException.ThrowIfNull(options);
+        _file = file ?? new DurableStateFile(options.Value.StateDirectory);
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<StateStore>.Instance;
+        _state = Load();
     }
+
+    /// <summary>True when neither the file nor its last good copy could be read at start: the state was rebuilt.</summary>
+    public bool Rebuilt { get; private set; }
 
     public DeployerState Current
     {
@@ -97,16 +108,49 @@ internal sealed class StateStore
         }
     }
 
+    /// <summary>Before a step of a blue/green rollout: the phase reconciliation must know about after a kill.</summary>
+    public void BeginPhase(SlotRollout rollout) => Update(s => s with { ActiveSlotRollout = rollout });
+
+    /// <summary>The blue/green rollout is over (finished, undone, or given up).</summary>
+    public void EndRollout() => Update(s => s with { ActiveSlotRollout = null });
+
+    /// <summary>
+    /// The digest is good: first in the list for POST /rollback, out of quarantine, and the rollout is over. One
+    /// write, so that a failure leaves either the rollout in progress or committed, never half of it.
+    /// </summary>
+    public void Commit(string digest) => Update(s => s with
+    {
+        GoodDigests = [digest, .. s.GoodDigests.Where(d => d != digest).Take(9)],
+        Quarantined = [.. s.Quarantined.Where(q => q.Digest != digest)],
+        ActiveSlotRollout = null,
+    });
+
+    public void Quarantine(QuarantineEntry entry) => Update(s => s with
+    {
+        Quarantined = [.. s.Quarantined.Where(q => q.Digest != entry.Digest), entry],
+    });
+
+    public void Finish(RolloutRecord record) => Update(s => s with { LastRollout = record });
+
+    public void SetPaused(bool paused) => Update(s => s with { Paused = paused });
+
     public DeployerState Update(Func<DeployerState, DeployerState> change)
     {
+        ArgumentNullException.ThrowIfNull(change);
         lock (_gate)
         {
             var next = change(_state);
             if (!Equals(next, _state))
             {
-                var temp = _path + ".tmp";
-                File.WriteAllText(temp, JsonSerializer.Serialize(next, Json));
-                File.Move(temp, _path, overwrite: true);
+                try
+                {
+                    _file.Write(JsonSerializer.Serialize(next, Json));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new RolloutStepException($"the state file {_file.Path} could not be written ({ex.Message}); the step did not happen", ex);
+                }
+
                 _state = next;
             }
 
@@ -114,20 +158,149 @@ internal sealed class StateStore
         }
     }
 
-    private static DeployerState Load(string path)
+    private DeployerState Load()
     {
-        if (!File.Exists(path))
+        foreach (var (text, which) in new[] { (Read(_file.ReadCurrent), "the state file"), (Read(_file.ReadBackup), "its last good copy") })
         {
-            return new DeployerState();
+            if (text is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (JsonSerializer.Deserialize<DeployerState>(text, Json) is { } state)
+                {
+                    return state;
+                }
+            }
+            catch (JsonException ex)
+            {
+                Log.StateUnreadable(_logger, which, _file.Path, ex.Message);
+                continue;
+            }
+
+            Log.StateUnreadable(_logger, which, _file.Path, "empty");
+        }
+
+        if (_file.ReadCurrent() is not null || _file.ReadBackup() is not null)
+        {
+            // Something was there and none of it could be read: start empty; reconciliation finds the live slot.
+            Rebuilt = true;
+            Log.StateRebuilt(_logger, _file.Path);
+        }
+
+        return new DeployerState();
+    }
+
+    private string? Read(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.StateUnreadable(_logger, "a copy of the state", _file.Path, ex.Message);
+            return null;
+        }
+    }
+}
+
+/// <summary>Where <see cref="StateStore"/> keeps its text: the file, and the last good copy beside it.</summary>
+internal interface IStateFile
+{
+    string Path { get; }
+
+    /// <summary>The file's text, or null when there is none.</summary>
+    string? ReadCurrent();
+
+    /// <summary>The last good copy's text, or null when there is none.</summary>
+    string? ReadBackup();
+
+    /// <summary>Replaces the file durably; throws <see cref="IOException"/> when the disk refuses.</summary>
+    void Write(string content);
+}
+
+/// <summary>
+/// <c>state.json</c>, written to a temporary file, fsynced, renamed into place and the folder fsynced, so that a
+/// power cut leaves the old file or the new one; then the same text goes to <c>state.json.bak</c> the same way, the
+/// last good copy that a damaged file falls back to.
+/// </summary>
+internal sealed partial class DurableStateFile : IStateFile
+{
+    private readonly string _directory;
+
+    public DurableStateFile(string directory)
+    {
+        _directory = directory;
+        Directory.CreateDirectory(directory);
+        Path = System.IO.Path.Combine(directory, "state.json");
+    }
+
+    public string Path { get; }
+
+    private string BackupPath => Path + ".bak";
+
+    public string? ReadCurrent() => File.Exists(Path) ? File.ReadAllText(Path) : null;
+
+    public string? ReadBackup() => File.Exists(BackupPath) ? File.ReadAllText(BackupPath) : null;
+
+    public void Write(string content)
+    {
+        Replace(Path, content);
+        Replace(BackupPath, content);
+    }
+
+    private void Replace(string path, string content)
+    {
+        var temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(content));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        SyncDirectory(_directory);
+    }
+
+    /// <summary>fsync of the folder makes the rename itself durable (POSIX); .NET has no API for it.</summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var fd = Native.Open(directory, 0);
+        if (fd < 0)
+        {
+            throw new IOException($"cannot open {directory} to fsync it (errno {Marshal.GetLastPInvokeError()})");
         }
 
         try
         {
-            return JsonSerializer.Deserialize<DeployerState>(File.ReadAllText(path), Json) ?? new DeployerState();
+            if (Native.Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of {directory} failed (errno {Marshal.GetLastPInvokeError()})");
+            }
         }
-        catch (JsonException ex)
+        finally
         {
-            throw new InvalidOperationException($"The state file {path} is not valid JSON ({ex.Message}); fix or delete it.", ex);
+            _ = Native.Close(fd);
         }
+    }
+
+    private static partial class Native
+    {
+        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int Open(string path, int flags);
+
+        [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        public static partial int Fsync(int fd);
+
+        [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+        public static partial int Close(int fd);
     }
 }

@@ -63,6 +63,21 @@ public sealed class HaproxyConfigTests : IDisposable
         Assert.All(servers, s => Assert.Equal(s.TrimStart().StartsWith($"server {other} ", StringComparison.Ordinal), s.EndsWith(" disabled", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData(false, "green-standby")]
+    [InlineData(true, "blue-standby")]
+    public void Render_OnlyTheStandbyInUseIsEnabled_SoARestartedEdgeKeepsItsBackup(bool rollout, string enabled)
+    {
+        // Green live; during a rollout from blue the old slot's standby backs it up, between rollouts its own does.
+        var layout = rollout ? Layout(EdgeSlot.Green).WithStandby(EdgeSlot.Blue) : Layout(EdgeSlot.Green);
+
+        var standbys = HaproxyConfig.Render(layout, Options).Split('\n').Where(l => l.Contains("-standby ", StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(4, standbys.Count);
+        Assert.All(standbys, s => Assert.Equal(!s.TrimStart().StartsWith($"server {enabled} ", StringComparison.Ordinal), s.EndsWith(" disabled", StringComparison.Ordinal)));
+        Assert.All(standbys, s => Assert.Contains(" backup", s, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Render_SlotNetwork_ReachesEachSlotAtItsAddressWithoutTheLoopbackPorts()
     {

@@ -102,6 +102,7 @@ public class DeployerOptionsValidatorTests
     {
         using var host = Build(new Dictionary<string, string?>
         {
+            ["Deployer:Strategy"] = "Recreate",
             ["Deployer:Container:Ports:0"] = "8000:8000",
             ["Deployer:Container:Ports:1"] = "9000:9000",
             ["Deployer:Edge:BluePorts:0"] = "19000:8000",

@@ -104,6 +104,43 @@ public sealed class BlueGreenPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task EdgeRestartedDuringTheBake_ComesBackWithTheOldSlotsStandby_SoTheCandidateDyingCostsNoCall()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        _rig.HealthGate.StableFor = TimeSpan.FromSeconds(1);
+        _rig.HealthGate.BakeTime = TimeSpan.FromDays(1);
+        var deploy = _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+        await WaitForAsync(() => _rig.State.Current.ActiveSlotRollout?.Phase == SlotPhases.Bake);
+
+        _rig.Edge.RestartProcess();
+
+        Assert.Equal(EdgeAdminState.Ready, _rig.Edge.Admin(EdgeSlot.Blue, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue));
+        Assert.Equal(EdgeSlot.Green, _rig.Edge.Route());
+        _rig.Engine.Kill(Green, 137);
+        // Before the deployer has noticed anything, the edge itself sends the next call to the old slot's standby.
+        Assert.Equal(EdgeSlot.Blue, _rig.Edge.Route());
+        var record = await deploy;
+        Assert.Equal(RolloutOutcome.RolledBack, record.Outcome);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+    }
+
+    [Fact]
+    public async Task BetweenRollouts_TheLiveSlotsOwnStandbyIsTheBackup_InTheFileAndAfterARestart()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        await _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+
+        _rig.Edge.RestartProcess();
+
+        Assert.Equal(EdgeAdminState.Ready, _rig.Edge.Admin(EdgeSlot.Green, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue, standby: true));
+        Assert.Equal(EdgeAdminState.Maintenance, _rig.Edge.Admin(EdgeSlot.Blue));
+    }
+
+    [Fact]
     public async Task KilledBeforeTheSwitch_RepairRemovesTheCandidate_AndTheNextRolloutStartsOver()
     {
         await LiveV1OnBlueAsync();
@@ -241,6 +278,68 @@ public sealed class BlueGreenPlanTests : IDisposable
 
         Assert.Equal([Blue, "predictor-edge"], _rig.Engine.ContainerNames);
         Assert.Contains(_rig.BlueGreenLogs.Entries, e => e.Id.Id == 1070);
+    }
+
+    [Fact]
+    public async Task EdgeImageChangedButNotPullable_TheRunningEdgeIsKept_AndStatusSaysWhy()
+    {
+        await LiveV1OnBlueAsync();
+        var edgeBefore = (await _rig.InspectAsync("predictor-edge"))!.Id;
+        _rig.EdgeOptions.Image = "127.0.0.1:5000/student-performance-edge@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Equal(edgeBefore, (await _rig.InspectAsync("predictor-edge"))!.Id);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        var status = await _rig.BlueGreen.DescribeAsync(CancellationToken.None);
+        Assert.Contains("Deployer:Edge:Image", status.Edge!.ImageProblem, StringComparison.Ordinal);
+        Assert.Contains("manifest unknown", status.Edge.ImageProblem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EdgeImageInTheSameRegistry_IsPulledWithItsCredentials_ThenTheEdgeIsReplaced()
+    {
+        await LiveV1OnBlueAsync();
+        const string NewEdge = "sha256:abababababababababababababababababababababababababababababababab";
+        _rig.Registry.Push("edge", NewEdge, ImageBehaviour.Healthy);
+        _rig.EdgeOptions.Image = $"127.0.0.1:5000/student-performance-edge@{NewEdge}";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Contains($"Pull 127.0.0.1:5000/student-performance-edge@{NewEdge}", _rig.Engine.Calls);
+        Assert.Equal(_rig.EdgeOptions.Image, (await _rig.InspectAsync("predictor-edge"))!.Labels[ContainerLabels.Image]);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        Assert.Null((await _rig.BlueGreen.DescribeAsync(CancellationToken.None)).Edge!.ImageProblem);
+    }
+
+    [Fact]
+    public async Task EmptyStateFileAtStart_TheDeployerStarts_AndReconciliationRecordsTheServingLiveDigestAsGood()
+    {
+        _rig.ExistingSlot(EdgeSlot.Green, V2);
+        await _rig.ExistingEdgeAsync(EdgeSlot.Green);
+        _rig.StateFileText = "";
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.True(_rig.State.Rebuilt);
+        Assert.Equal([V2], _rig.State.Current.GoodDigests);
+        Assert.Equal(V2, await _rig.PublicDigestAsync());
+        Assert.Equal(["predictor-edge", Green], _rig.Engine.ContainerNames);
+    }
+
+    [Fact]
+    public async Task FileNamesASlotThatDoesNotServe_ReconciliationRoutesToTheOneThatDoes_AndKeepsIt()
+    {
+        // The outage in the issue: the file named the candidate, which a failure path had removed.
+        await LiveV1OnBlueAsync();
+        await _rig.Edge.WriteConfigAsync(_rig.Layout(EdgeSlot.Green), CancellationToken.None);
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        Assert.Equal(EdgeSlot.Blue, _rig.Edge.FileLive);
+        Assert.Equal([Blue, "predictor-edge"], _rig.Engine.ContainerNames);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+        Assert.Contains(_rig.BlueGreenLogs.Entries, e => e.Id.Id == 1085);
     }
 
     public void Dispose() => _rig.Dispose();

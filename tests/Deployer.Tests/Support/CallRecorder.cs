@@ -19,8 +19,15 @@ public sealed class CallRecorder : IAsyncDisposable
     private int _calls;
     private int _slow;
 
-    public CallRecorder(Uri address)
+    private readonly Uri _address;
+    private readonly bool _newChannelPerCall;
+
+    /// <param name="address">The edge's public gRPC address.</param>
+    /// <param name="newChannelPerCall">A new channel (a new TCP connection) for every call, as a short-lived client has.</param>
+    public CallRecorder(Uri address, bool newChannelPerCall = false)
     {
+        _address = address;
+        _newChannelPerCall = newChannelPerCall;
         _channel = GrpcChannel.ForAddress(address);
         _loop = Task.Run(LoopAsync);
     }
@@ -76,6 +83,12 @@ public sealed class CallRecorder : IAsyncDisposable
         var client = new Health.HealthClient(_channel);
         while (!_stop.IsCancellationRequested)
         {
+            using var fresh = _newChannelPerCall ? GrpcChannel.ForAddress(_address) : null;
+            if (fresh is not null)
+            {
+                client = new Health.HealthClient(fresh);
+            }
+
             try
             {
                 var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(5));

@@ -28,7 +28,8 @@ public enum EngineOperation
 /// under a restart policy other than <c>no</c> it restarts instead, again and again.
 /// </param>
 /// <param name="GoldenScore">What the golden Predict request answers.</param>
-public sealed record ImageBehaviour(bool Serves = true, long? ExitsWith = null, double GoldenScore = 70)
+/// <param name="StopsServingAfter">Keeps running but stops answering (SERVING, the edge's check) once it has run this long (engine's <see cref="InMemoryContainerRuntime.Time"/>).</param>
+public sealed record ImageBehaviour(bool Serves = true, long? ExitsWith = null, double GoldenScore = 70, TimeSpan? StopsServingAfter = null)
 {
     public static readonly ImageBehaviour Healthy = new();
 }
@@ -59,6 +60,21 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
 
     /// <summary>Every call, in order, as "Operation name" (for asserting what the plan did and did not do).</summary>
     public List<string> Calls { get; } = [];
+
+    /// <summary>Set to make one call fail or time out (<see cref="FaultInjector"/>).</summary>
+    public FaultInjector? Faults { get; set; }
+
+    /// <summary>The clock a call that times out waits on (<c>Deployer:Docker:CallTimeout</c>, 30 s).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>The container with this name as it is now, without counting a call or failing.</summary>
+    public ContainerInfo? Peek(string name)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(name, out var box) ? ToInfo(box, look: false) : null;
+        }
+    }
 
     /// <summary>Makes <paramref name="operation"/> on <paramref name="name"/> (any name when null) throw, <paramref name="times"/> times (null: always).</summary>
     public void Fail(EngineOperation operation, string? name, Exception error, int? times = 1)
@@ -136,7 +152,12 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         lock (_gate)
         {
             var box = _containers.Values.FirstOrDefault(b => b.Status == "running" && b.Ports.Any(p => p.HostPort == hostPort));
-            return box is null || _images[box.ImageId].Behaviour.ExitsWith is not null ? null : _images[box.ImageId].Behaviour;
+            if (box is null || _images[box.ImageId].Behaviour is not { ExitsWith: null } behaviour)
+            {
+                return null;
+            }
+
+            return behaviour.StopsServingAfter is { } after && Time.GetUtcNow() - box.StartedAt >= after ? null : behaviour;
         }
     }
 
@@ -297,9 +318,16 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
     {
         var (operation, name, cancellationToken) = call;
         cancellationToken.ThrowIfCancellationRequested();
+        var described = name is null ? operation.ToString() : $"{operation} {name}";
+        var injected = Faults?.Next($"engine: {described}");
         lock (_gate)
         {
-            Calls.Add(name is null ? operation.ToString() : $"{operation} {name}");
+            Calls.Add(described);
+            if (injected == FaultKind.Throws)
+            {
+                return Task.FromException<T>(new ContainerRuntimeException($"injected: the engine failed {described}", isTransient: true));
+            }
+
             var fault = _faults.FirstOrDefault(f => f.Operation == operation && (f.Name is null || f.Name == name) && f.Remaining is null or > 0);
             if (fault is not null)
             {
@@ -309,13 +337,22 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
 
             try
             {
-                return Task.FromResult(action());
+                var result = action();
+                return injected == FaultKind.TimesOut ? TimeOutAsync<T>(described, cancellationToken) : Task.FromResult(result);
             }
             catch (ContainerRuntimeException ex)
             {
                 return Task.FromException<T>(ex);
             }
         }
+    }
+
+    /// <summary>The call was done, but its answer never came: the caller's timeout (Deployer:Docker:CallTimeout) ends it.</summary>
+    private async Task<T> TimeOutAsync<T>(string described, CancellationToken cancellationToken)
+    {
+        var timeout = new DockerOptions().CallTimeout;
+        await Task.Delay(timeout, Time, cancellationToken);
+        throw new ContainerRuntimeException($"injected: the engine did not answer {described} within {timeout}", isTransient: true);
     }
 
     private Image ImageFor(string digest, ImageBehaviour behaviour, long size)
@@ -365,6 +402,7 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         }
 
         box.Status = "running";
+        box.StartedAt = Time.GetUtcNow();
         box.ExitCode = 0;
         box.Ports.AddRange(ports);
         box.CrashPending = _images[box.ImageId].Behaviour.ExitsWith is not null;
@@ -413,6 +451,8 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         public string Status { get; set; } = "created";
 
         public int RestartCount { get; set; }
+
+        public DateTimeOffset StartedAt { get; set; }
 
         public long ExitCode { get; set; }
 

@@ -24,12 +24,14 @@ internal sealed class PlanRig : IDisposable
     private readonly Lazy<StateStore> _state;
     private readonly Lazy<RolloutSteps> _steps;
     private readonly Lazy<BlueGreenPlan> _blueGreen;
+    private FaultInjector? _faults;
 
     public PlanRig()
     {
         Registry = new InMemoryImageRegistry(Repository);
         Engine = new InMemoryContainerRuntime(Registry);
-        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory })));
+        _state = new(() => new StateStore(Options.Create(new DeployerOptions { StateDirectory = _stateDirectory }), null, new FaultyStateFile(this)));
+        Engine.Time = Time;
         _plan = new(() => new RolloutPlan(
             Engine,
             Probe,
@@ -40,10 +42,11 @@ internal sealed class PlanRig : IDisposable
             Time,
             Logs));
         Engine.AddLocalImage("edge", EdgeDigest, ImageBehaviour.Healthy);
-        Edge = new InMemoryEdge(Engine, EdgeOptions, Layout);
+        Edge = new InMemoryEdge(Engine, EdgeOptions, Layout, Time);
         _blueGreen = new(() => new BlueGreenPlan(
             Engine,
             Edge,
+            new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance),
             Probe,
             Options.Create(Container),
             Options.Create(EdgeOptions),
@@ -75,6 +78,22 @@ internal sealed class PlanRig : IDisposable
     }
 
     public InMemoryImageRegistry Registry { get; }
+
+    /// <summary>What <c>state.json</c> (and its last good copy) hold when the state store first reads them; null: no file.</summary>
+    public string? StateFileText { get; set; }
+
+    /// <summary>One fault for the engine, the edge and the state store to inject (null: none).</summary>
+    public FaultInjector? Faults
+    {
+        get => _faults;
+        set
+        {
+            _faults = value;
+            Engine.Faults = value;
+            Edge.Faults = value;
+        }
+    }
+
 
     public InMemoryContainerRuntime Engine { get; }
 
@@ -145,6 +164,24 @@ internal sealed class PlanRig : IDisposable
 
     public DiskGuardOptions Disk { get; } = new();
 
+    /// <summary>The deployer's loop over the blue/green plan, with <paramref name="mode"/>.</summary>
+    public DeployerWorker Worker(DeployerMode mode, DeployerStatus status) => new(
+        BlueGreen,
+        Steps,
+        new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+        Engine,
+        Registry,
+        Options.Create(new DeployerOptions { Mode = mode, StateDirectory = _stateDirectory }),
+        Options.Create(Container),
+        Options.Create(Disk),
+        Options.Create(new StudentPerformance.Deployer.Registry.ImageOptions()),
+        Options.Create(new CrashLoopOptions()),
+        State,
+        status,
+        Metrics,
+        Time,
+        NullLogger<DeployerWorker>.Instance);
+
     /// <summary>Built on first use, so a test can change the options first.</summary>
     public RolloutPlan Plan => _plan.Value;
 
@@ -193,6 +230,36 @@ internal sealed class PlanRig : IDisposable
             engine.ServingBehindPort(port) ?? (rig.Edge.Route() is { } slot && rig.Edge.ConfiguredLiveSlot() is not null && port == PublicPort ? engine.ServingBehindPort(rig.Edge.Port(slot)) : null);
 
         private int PublicPort => ContainerSpecFactory.Bindings(rig.Container)[0].HostPort;
+    }
+
+    /// <summary>
+    /// The state file in memory (<see cref="DurableStateFile"/> has tests of its own; its fsyncs would make the
+    /// exhaustive fault tests slow), with a fault when the rig's injector says so.
+    /// </summary>
+    private sealed class FaultyStateFile(PlanRig rig) : IStateFile
+    {
+        private string? _content = rig.StateFileText;
+
+        public string Path => "/in-memory/state.json";
+
+        public string? ReadCurrent() => _content;
+
+        public string? ReadBackup() => _content;
+
+        public void Write(string content)
+        {
+            var fault = rig.Faults?.Next("state store: write state.json");
+            if (fault == FaultKind.Throws)
+            {
+                throw new IOException("No space left on device (injected)");
+            }
+
+            _content = content;
+            if (fault == FaultKind.TimesOut)
+            {
+                throw new IOException("fsync failed: Input/output error (injected; the file was written)");
+            }
+        }
     }
 
     private sealed class NoHttpClients : IHttpClientFactory

@@ -66,6 +66,9 @@ public sealed partial class RolloutRig : IAsyncDisposable
 
     public string BlueName => ContainerName + "-blue";
 
+    /// <summary>The edge's runtime API port (TCP on 127.0.0.1) in <see cref="BlueGreen"/>'s settings.</summary>
+    public int RuntimeApiPort => _edgePorts[0];
+
     public string GreenName => ContainerName + "-green";
 
     /// <summary>
