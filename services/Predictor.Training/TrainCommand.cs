@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using StudentPerformance.Features;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML;
