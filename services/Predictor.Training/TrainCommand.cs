@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using StudentPerformance.Features;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML;
+using StudentPerformance.Features;
 using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Model;
 
