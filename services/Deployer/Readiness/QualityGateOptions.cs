@@ -51,7 +51,7 @@ public sealed class QualityGateOptions
     public int MinSliceRows { get; set; } = 30;
 
     /// <summary>In any slice, the candidate's RMSE may exceed the live model's there by at most this fraction.</summary>
-    public double MaxSliceRmseIncrease { get; set; } = 0.25;
+    public double MaxSliceRmseIncrease { get; set; } = 0.15;
 
     /// <summary>Largest allowed difference between the candidate's and the live model's answer on any row. Unset: off.</summary>
     public double? MaxAbsoluteDelta { get; set; }

@@ -101,7 +101,7 @@ public static class QualityRules
             if (!(difference.Lower <= allowed))
             {
                 refusals.Add(Invariant(
-                    $"candidate RMSE {candidate.Rmse:0.00} vs live {live.Rmse:0.00}: the difference {difference.Observed:+0.00;-0.00} has a {options.Confidence:0.###} interval [{difference.Lower:+0.00;-0.00}, {difference.Upper:+0.00;-0.00}] wholly above the allowed +{allowed:0.00} (live × {Key(nameof(options.MaxRelativeRmseIncrease))} {options.MaxRelativeRmseIncrease:0.###}, {Key(nameof(options.Confidence))})"));
+                    $"candidate RMSE {candidate.Rmse:0.00} > live {live.Rmse:0.00} + {allowed:0.00} at {options.Confidence:0.###} confidence ({Key(nameof(options.Confidence))}): the difference {difference.Observed:+0.00;-0.00} has the interval [{difference.Lower:+0.00;-0.00}, {difference.Upper:+0.00;-0.00}], wholly above live × {options.MaxRelativeRmseIncrease:0.00###} ({Key(nameof(options.MaxRelativeRmseIncrease))})"));
             }
 
             slices = Slices(options, golden, candidatePredictions, livePredictions);

@@ -26,10 +26,10 @@ public sealed class ShadowGateOptions : IValidatableObject
     public double MaxShareBeyondTolerance { get; set; } = 0.01;
 
     /// <summary>Largest two-sample Kolmogorov–Smirnov statistic between the two models' answers (0..1).</summary>
-    public double MaxKs { get; set; } = 0.1;
+    public double MaxKs { get; set; } = 0.05;
 
     /// <summary>Largest 99th percentile of |candidate − live|, in points.</summary>
-    public double MaxP99Delta { get; set; } = 5;
+    public double MaxP99Delta { get; set; } = 3;
 
     /// <summary>How many inputs the live model accepts and the candidate may reject: 0, each one refuses.</summary>
     [Range(0, int.MaxValue, ErrorMessage = "Deployer:ShadowGate:MaxRejected must be 0 or more.")]
