@@ -26,7 +26,7 @@ public sealed class ShadowGateOptions : IValidatableObject
     public double MaxShareBeyondTolerance { get; set; } = 0.01;
 
     /// <summary>Largest two-sample Kolmogorov–Smirnov statistic between the two models' answers (0..1).</summary>
-    public double MaxKs { get; set; } = 0.05;
+    public double MaxKs { get; set; } = 0.2;
 
     /// <summary>Largest 99th percentile of |candidate − live|, in points.</summary>
     public double MaxP99Delta { get; set; } = 3;

@@ -26,7 +26,7 @@ public sealed class ShadowRulesTests
     }
 
     [Fact]
-    public void Judge_ARegionShifted_IsRefusedByShareP99AndKsNamingTheKeys()
+    public void Judge_ARegionShifted_IsRefusedByShareAndP99NamingTheKeys()
     {
         // Arrange: a fifth of the inputs (a region) answered 12 points lower.
         double?[] live = [.. Enumerable.Range(0, 500).Select(i => (double?)(40 + (i % 50)))];
@@ -40,9 +40,22 @@ public sealed class ShadowRulesTests
         Assert.Equal(0.2, report.ShareBeyondTolerance!.Value, 12);
         Assert.Equal(12, report.AbsoluteDelta!.P99);
         Assert.Collection(report.Refusals,
-            r => Assert.EndsWith("(Deployer:ShadowGate:MaxShareBeyondTolerance)", r, StringComparison.Ordinal),
-            r => Assert.Contains("(Deployer:ShadowGate:MaxP99Delta)", r, StringComparison.Ordinal),
-            r => Assert.EndsWith("(Deployer:ShadowGate:MaxKs)", r, StringComparison.Ordinal));
+            r => Assert.Equal("20.0% of 500 recent inputs differ from live by more than 5 points (Deployer:ShadowGate:Tolerance) > 1.0% (Deployer:ShadowGate:MaxShareBeyondTolerance)", r),
+            r => Assert.Equal("p99 |candidate − live| on recent inputs 12.00 > 3.00 (Deployer:ShadowGate:MaxP99Delta); max 12.00", r));
+    }
+
+    [Fact]
+    public void Judge_WholeDistributionMoved_IsRefusedByKsWithTheStatistic()
+    {
+        // Arrange: every answer 2 points higher, within tolerance and p99, on answers spread over 0..9: the two
+        // distributions are apart by 2/10 of their mass at most points, KS 0.2 exactly at 2 (limits 0.1 here).
+        double?[] live = [.. Enumerable.Range(0, 100).Select(i => (double?)(i % 10))];
+        double?[] candidate = [.. live.Select(l => l + 2)];
+
+        var report = ShadowRules.Judge(new ShadowGateOptions { MaxKs = 0.1 }, candidate, live);
+
+        Assert.Equal(0.2, report.Ks!.Value, 12);
+        Assert.Equal(["KS statistic between the candidate's and live's answers on recent inputs 0.200 > 0.100 (Deployer:ShadowGate:MaxKs)"], report.Refusals);
     }
 
     [Fact]
