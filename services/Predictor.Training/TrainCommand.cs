@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.ML;
+using StudentPerformance.Features;
 using StudentPerformance.Predictor.Hosting;
 using StudentPerformance.Predictor.Model;
 

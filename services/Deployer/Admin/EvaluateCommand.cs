@@ -13,7 +13,8 @@ namespace StudentPerformance.Deployer.Admin;
 /// <param name="Live">gRPC address of the model to compare with, or null for the absolute limits only.</param>
 /// <param name="Overrides">Settings given on the command line, as <c>Deployer:QualityGate:*</c> keys.</param>
 /// <param name="WaitForServing">How long to wait for the candidate (and live) to answer SERVING first.</param>
-public sealed record EvaluateArguments(Uri Candidate, Uri? Live, IReadOnlyDictionary<string, string?> Overrides, TimeSpan WaitForServing);
+/// <param name="SamplePath">A recorded sample of inputs (the CSV a predictor's admin endpoint serves) to replay through both models, or null.</param>
+public sealed record EvaluateArguments(Uri Candidate, Uri? Live, IReadOnlyDictionary<string, string?> Overrides, TimeSpan WaitForServing, string? SamplePath = null);
 
 /// <summary>
 /// <c>Deployer evaluate --candidate URL [--live URL] [--golden F.csv] [--max-rmse X] [--min-r2 X]
@@ -39,11 +40,17 @@ public static class EvaluateCommand
                 ? value
                 : Error<TimeSpan>(result, $"--wait: '{Token(result)}' is not a duration such as 00:01:00."),
         };
+        var sample = new Option<string>("--sample")
+        {
+            Description = "A recorded sample of inputs (CSV, as a predictor's admin endpoint serves it at /admin/sample) to replay through both models with the Deployer:ShadowGate limits. Needs --live.",
+            HelpName = "file",
+        };
         var command = new Command("evaluate", "Scores a candidate model (and optionally the live one) on the golden set with the deployer's quality gate; exit 0 pass, 1 refused, 2 usage or setup error.")
         {
             candidate,
             live,
             wait,
+            sample,
         };
         var limits = new List<(Option<string> Option, string Key)>();
         foreach (var (name, key, description) in LimitOptions)
@@ -58,7 +65,7 @@ public static class EvaluateCommand
             var overrides = limits
                 .Where(l => parse.GetValue(l.Option) is not null)
                 .ToDictionary(l => l.Key, l => parse.GetValue(l.Option), StringComparer.Ordinal);
-            var arguments = new EvaluateArguments(parse.GetValue(candidate)!, parse.GetValue(live), overrides, parse.GetValue(wait));
+            var arguments = new EvaluateArguments(parse.GetValue(candidate)!, parse.GetValue(live), overrides, parse.GetValue(wait), parse.GetValue(sample));
             return RunAsync(arguments, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, TimeProvider.System, ct);
         });
         return command;
@@ -105,11 +112,19 @@ public static class EvaluateCommand
             .AddEnvironmentVariables()
             .AddInMemoryCollection(arguments.Overrides.ToDictionary(o => QualityGateOptions.Key(o.Key), o => o.Value))
             .Build();
+        if (arguments.SamplePath is not null && arguments.Live is null)
+        {
+            await stderr.WriteLineAsync("evaluate: --sample needs --live: the recorded inputs are replayed through both models").ConfigureAwait(false);
+            return 2;
+        }
+
         var options = new QualityGateOptions();
+        var shadowOptions = new ShadowGateOptions();
         var goldenSets = new GoldenSetCache();
         try
         {
             configuration.GetSection(QualityGateOptions.SectionName).Bind(options);
+            configuration.GetSection(ShadowGateOptions.SectionName).Bind(shadowOptions);
         }
         catch (InvalidOperationException ex)
         {
@@ -126,6 +141,24 @@ public static class EvaluateCommand
             return 2;
         }
 
+        var shadowProblems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(shadowOptions, new(shadowOptions), shadowProblems, validateAllProperties: true))
+        {
+            await stderr.WriteLineAsync($"evaluate: {string.Join("; ", shadowProblems.Select(p => p.ErrorMessage))}").ConfigureAwait(false);
+            return 2;
+        }
+
+        InputSampleResult? recorded = null;
+        if (arguments.SamplePath is { } samplePath)
+        {
+            recorded = ShadowGate.ReadSampleFile(samplePath);
+            if (recorded.Problem is { } problem)
+            {
+                await stderr.WriteLineAsync($"evaluate: --sample: {problem}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
         // The same health probe as preflight; the default settings only feed its golden request, unused here.
         var probe = new GrpcPredictorProbe(Options.Create(new PreflightOptions()), time);
         foreach (var address in new[] { arguments.Candidate, arguments.Live }.OfType<Uri>())
@@ -139,8 +172,14 @@ public static class EvaluateCommand
 
         var gate = new QualityGate(Options.Create(options), goldenSets, time, NullLogger<QualityGate>.Instance);
         var report = await gate.EvaluateAsync(null, arguments.Candidate, arguments.Live, arguments.Live is null ? "no --live given: absolute limits only" : null, cancellationToken).ConfigureAwait(false);
+        if (recorded is not null)
+        {
+            using var shadow = new ShadowGate(Options.Create(shadowOptions), time, NullLogger<ShadowGate>.Instance);
+            report = report with { Shadow = await shadow.EvaluateAsync(null, arguments.Candidate, arguments.Live!, recorded, cancellationToken).ConfigureAwait(false) };
+        }
+
         await WriteReportAsync(report, stdout).ConfigureAwait(false);
-        return report.Passed ? 0 : 1;
+        return report.Passed && report.Shadow?.Refused != true ? 0 : 1;
     }
 
     private static async Task WriteReportAsync(QualityGateReport report, TextWriter stdout)
@@ -148,9 +187,35 @@ public static class EvaluateCommand
         await stdout.WriteLineAsync(Invariant($"golden set: {report.Rows} rows, sha256 {report.GoldenSetSha256}")).ConfigureAwait(false);
         await stdout.WriteLineAsync(Describe("candidate", report.Candidate)).ConfigureAwait(false);
         await stdout.WriteLineAsync(report.Live is null ? $"live:      {report.LiveNote}" : Describe("live", report.Live)).ConfigureAwait(false);
+        if (report.RmseDifference is { } d)
+        {
+            await stdout.WriteLineAsync(Invariant($"RMSE(candidate) − RMSE(live): {d.Observed:+0.00;-0.00}, {d.Confidence:0.###} interval [{d.Lower:+0.00;-0.00}, {d.Upper:+0.00;-0.00}] ({d.Resamples} paired resamples), allowed +{report.AllowedRmseIncrease:0.00}")).ConfigureAwait(false);
+        }
+
+        foreach (var slice in report.Slices)
+        {
+            await stdout.WriteLineAsync(Invariant($"slice {slice.Feature}={slice.Value} ({slice.Rows} rows): candidate RMSE {slice.CandidateRmse:0.00}, live {slice.LiveRmse:0.00}{(slice.Regressed ? "  REGRESSED" : "")}")).ConfigureAwait(false);
+        }
+
         foreach (var warning in report.Warnings)
         {
             await stdout.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+        }
+
+        if (report.Shadow is { } shadow)
+        {
+            await stdout.WriteLineAsync(shadow.AbsoluteDelta is { } delta
+                ? Invariant($"shadow: {shadow.Compared} of {shadow.Samples} recorded inputs compared, candidate rejected {shadow.CandidateRejected}; |Δŷ| p50 {delta.P50:0.00} p95 {delta.P95:0.00} p99 {delta.P99:0.00} max {delta.Max:0.00}; beyond {shadow.Tolerance:0.##} points {shadow.ShareBeyondTolerance:0.0%}; KS {shadow.Ks:0.000}")
+                : Invariant($"shadow: {shadow.Result}, {shadow.Samples} recorded inputs, candidate rejected {shadow.CandidateRejected}")).ConfigureAwait(false);
+            foreach (var warning in shadow.Warnings)
+            {
+                await stdout.WriteLineAsync($"shadow warning: {warning}").ConfigureAwait(false);
+            }
+
+            foreach (var refusal in shadow.Refusals)
+            {
+                await stdout.WriteLineAsync($"SHADOW REFUSED: {refusal}").ConfigureAwait(false);
+            }
         }
 
         foreach (var refusal in report.Refusals)
@@ -159,6 +224,11 @@ public static class EvaluateCommand
         }
 
         await stdout.WriteLineAsync(Invariant($"quality gate {report.Result} in {report.DurationMs:0} ms")).ConfigureAwait(false);
+        if (report.Shadow is { } replay)
+        {
+            await stdout.WriteLineAsync(Invariant($"shadow step {replay.Result} in {replay.DurationMs:0} ms")).ConfigureAwait(false);
+        }
+
         await stdout.WriteLineAsync(JsonSerializer.Serialize(report, JsonOutput)).ConfigureAwait(false);
     }
 

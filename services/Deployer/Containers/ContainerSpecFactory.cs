@@ -24,14 +24,28 @@ public static class ContainerSpecFactory
         return bindings;
     }
 
+    /// <summary>
+    /// The admin port binding: <see cref="ContainerSpecOptions.AdminPort"/> on the host's 127.0.0.1, on a port the
+    /// engine picks (read back by inspecting the container). Empty when the port is 0 or already published.
+    /// </summary>
+    public static IReadOnlyList<PortBinding> AdminBindings(ContainerSpecOptions options, IReadOnlyList<PortBinding> published)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(published);
+        return options.AdminPort <= 0 || published.Any(p => p.ContainerPort == options.AdminPort)
+            ? []
+            : [new PortBinding("127.0.0.1", 0, options.AdminPort)];
+    }
+
     /// <summary>The long-running container, pinned to the digest and labelled with it.</summary>
     public static ContainerSpec Managed(ContainerSpecOptions options, string imageName, string digest, string rolloutId)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var bindings = Bindings(options);
         return new ContainerSpec(
             options.Name,
             $"{imageName}@{digest}",
-            Bindings(options),
+            [.. bindings, .. AdminBindings(options, bindings)],
             new Dictionary<string, string>(options.Env),
             Labels(options, imageName, digest, rolloutId, role: "managed"),
             options.RestartPolicy,

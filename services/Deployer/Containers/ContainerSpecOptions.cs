@@ -17,6 +17,13 @@ public sealed class ContainerSpecOptions
     /// <summary>Container port that serves gRPC (Health and Predict); probed through its published host port.</summary>
     public int GrpcPort { get; set; } = 8000;
 
+    /// <summary>
+    /// Container port of the predictor's admin endpoint (its sample of recent inputs, for the shadow step). Published
+    /// on the host's 127.0.0.1 only, on a port the engine picks, and never part of <see cref="Ports"/> or the edge's
+    /// layout. 0: not published (the shadow step then skips with a warning).
+    /// </summary>
+    public int AdminPort { get; set; } = 8081;
+
     /// <summary>Environment variables of the container.</summary>
     public IDictionary<string, string> Env { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 

@@ -28,10 +28,11 @@ public static class SlotContainer
             [ContainerLabels.Role] = Role,
             [SlotLabel] = slot.ServerName(),
         };
+        var ports = EdgeLayout.SlotBindings(edge, slot);
         return managed with
         {
             Name = Name(container.Name, slot),
-            Ports = EdgeLayout.SlotBindings(edge, slot),
+            Ports = [.. ports, .. ContainerSpecFactory.AdminBindings(container, ports)],
             Labels = labels,
             RestartPolicy = "unless-stopped",
             Network = EdgeSlotNetwork.Create(edge)?.For(slot),

@@ -56,6 +56,7 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<RolloutNotifier>();
         services.AddQualityGate();
         services.TryAddSingleton<QualityGateStep>();
+        services.TryAddSingleton<ShadowGateStep>();
         services.TryAddSingleton<RolloutSteps>();
         services.TryAddSingleton<RolloutPlan>();
         services.TryAddSingleton<BlueGreenPlan>();

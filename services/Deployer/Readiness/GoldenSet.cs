@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using StudentPerformance.Features;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Deployer.Readiness;
@@ -41,19 +42,12 @@ public sealed class GoldenSetException : Exception
 }
 
 /// <summary>
-/// Reads a golden set in the dataset's CSV format, in either header spelling the predictor's <c>train</c> reads:
-/// snake_case (<c>race_ethnicity</c>, <c>math_score</c>) or Kaggle's spaced one (<c>race/ethnicity</c>,
-/// <c>math score</c>). Values may be quoted; columns may come in any order; extra columns are ignored. The first
-/// bad row stops the read, because a gate that silently drops rows would judge on a set nobody chose.
+/// Reads a golden set in the dataset's CSV format through the shared reader (<see cref="StudentCsv"/>, the trainer's
+/// own), in either header spelling. The first bad row stops the read, because a gate that silently drops rows would
+/// judge on a set nobody chose.
 /// </summary>
 public static class GoldenSetReader
 {
-    private const string MathScore = "math_score";
-
-    private static readonly string[] Categorical = ["gender", "race_ethnicity", "parental_level_of_education", "lunch", "test_preparation_course"];
-
-    private static readonly string[] Scores = [MathScore, "reading_score", "writing_score"];
-
     public static GoldenSet Load(string path, int minRows)
     {
         byte[] bytes;
@@ -85,194 +79,37 @@ public static class GoldenSetReader
     public static IReadOnlyList<GoldenRow> Parse(TextReader reader, string source)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var fields = new List<string>(8);
-        var line = 0;
-        string? text;
-        do
+        StudentCsvFile file;
+        try
         {
-            text = reader.ReadLine();
-            line++;
+            file = StudentCsv.Parse(reader, requireLabel: true);
         }
-        while (text is not null && string.IsNullOrWhiteSpace(text));
-
-        if (text is null)
+        catch (CsvFormatException ex)
         {
-            throw new GoldenSetException($"'{source}' is empty: expected a header line");
+            throw new GoldenSetException(ex.Message.StartsWith("line ", StringComparison.Ordinal) ? $"'{source}' {ex.Message}" : $"'{source}': {ex.Message}", ex);
         }
 
-        if (Split(text, fields) is { } headerError)
+        if (file.Errors.Count > 0)
         {
-            throw new GoldenSetException($"'{source}' line {line}: bad header: {headerError}");
+            throw new GoldenSetException($"'{source}' {file.Errors[0]}");
         }
 
-        var columns = MapHeader(fields, source, line);
-        var width = fields.Count;
-        var rows = new List<GoldenRow>();
-        while ((text = reader.ReadLine()) is not null)
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                continue;
-            }
-
-            GoldenRow? row = null;
-            var error = Split(text, fields) ?? ParseRow(fields, columns, width, line, out row);
-            if (error is not null)
-            {
-                throw new GoldenSetException($"'{source}' line {line}: {error}");
-            }
-
-            rows.Add(row!);
-        }
-
-        return rows;
+        return [.. file.Rows.Select(r => new GoldenRow(r.Line, ToStudent(r), r.MathScore!.Value))];
     }
 
-    private static int[] MapHeader(List<string> header, string source, int line)
+    /// <summary>The row's inputs as <c>Predict</c> takes them.</summary>
+    public static Student ToStudent(StudentRow row)
     {
-        string[] required = [.. Categorical, .. Scores];
-        var columns = new int[required.Length];
-        Array.Fill(columns, -1);
-        for (var i = 0; i < header.Count; i++)
+        ArgumentNullException.ThrowIfNull(row);
+        return new Student
         {
-            var name = header[i].Trim().ToLowerInvariant().Replace(' ', '_').Replace('/', '_');
-            var index = Array.IndexOf(required, name);
-            if (index < 0)
-            {
-                continue;
-            }
-
-            if (columns[index] >= 0)
-            {
-                throw new GoldenSetException($"'{source}' line {line}: column '{header[i].Trim()}' appears twice in the header");
-            }
-
-            columns[index] = i;
-        }
-
-        var missing = required.Where((_, i) => columns[i] < 0).ToArray();
-        return missing.Length == 0
-            ? columns
-            : throw new GoldenSetException($"'{source}' line {line}: the header lacks {string.Join(", ", missing)}");
-    }
-
-    private static string? ParseRow(List<string> fields, int[] columns, int width, int line, out GoldenRow? row)
-    {
-        row = null;
-        if (fields.Count != width)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"expected {width} values like the header, found {fields.Count}");
-        }
-
-        var text = new string[Categorical.Length];
-        for (var i = 0; i < text.Length; i++)
-        {
-            text[i] = fields[columns[i]].Trim();
-            if (text[i].Length == 0)
-            {
-                return $"{Categorical[i]} is empty";
-            }
-        }
-
-        var scores = new double[Scores.Length];
-        for (var i = 0; i < scores.Length; i++)
-        {
-            var value = fields[columns[Categorical.Length + i]].Trim();
-            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out scores[i]) || !double.IsFinite(scores[i]))
-            {
-                return $"{Scores[i]} '{value}' is not a number";
-            }
-
-            if (scores[i] is < 0 or > 100)
-            {
-                return $"{Scores[i]} {value} is outside 0..100";
-            }
-        }
-
-        var student = new Student
-        {
-            Gender = text[0],
-            RaceEthnicity = text[1],
-            ParentalLevelOfEducation = text[2],
-            Lunch = text[3],
-            TestPreparationCourse = text[4],
-            ReadingScore = scores[1],
-            WritingScore = scores[2],
+            Gender = row.Gender,
+            RaceEthnicity = row.RaceEthnicity,
+            ParentalLevelOfEducation = row.ParentalLevelOfEducation,
+            Lunch = row.Lunch,
+            TestPreparationCourse = row.TestPreparationCourse,
+            ReadingScore = row.ReadingScore,
+            WritingScore = row.WritingScore,
         };
-        row = new GoldenRow(line, student, scores[0]);
-        return null;
-    }
-
-    /// <summary>Splits one line into fields (RFC 4180 quoting, no line breaks inside quotes). Returns an error or null.</summary>
-    private static string? Split(string line, List<string> fields)
-    {
-        fields.Clear();
-        var value = new StringBuilder();
-        var i = 0;
-        while (true)
-        {
-            value.Clear();
-            while (i < line.Length && line[i] == ' ')
-            {
-                i++;
-            }
-
-            if (i < line.Length && line[i] == '"')
-            {
-                for (i++; ; i++)
-                {
-                    if (i >= line.Length)
-                    {
-                        return "unterminated quoted value";
-                    }
-
-                    if (line[i] == '"')
-                    {
-                        if (i + 1 < line.Length && line[i + 1] == '"')
-                        {
-                            value.Append('"');
-                            i++;
-                            continue;
-                        }
-
-                        i++;
-                        break;
-                    }
-
-                    value.Append(line[i]);
-                }
-
-                while (i < line.Length && line[i] == ' ')
-                {
-                    i++;
-                }
-
-                if (i < line.Length && line[i] != ',')
-                {
-                    return "text after a closing quote";
-                }
-            }
-            else
-            {
-                for (; i < line.Length && line[i] != ','; i++)
-                {
-                    if (line[i] == '"')
-                    {
-                        return "quote inside an unquoted value";
-                    }
-
-                    value.Append(line[i]);
-                }
-            }
-
-            fields.Add(value.ToString());
-            if (i >= line.Length)
-            {
-                return null;
-            }
-
-            i++;
-        }
     }
 }

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
+using StudentPerformance.Features;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Deployer.Readiness;
@@ -28,7 +29,22 @@ public sealed record QualityGateReport(
     public const string PassedResult = "passed";
     public const string RefusedResult = "refused";
 
+    /// <summary>The result of a report made for the shadow step alone, while the labelled gate is off.</summary>
+    public const string OffResult = "off";
+
     public bool Passed => Result == PassedResult;
+
+    /// <summary>The paired bootstrap interval of RMSE(candidate) − RMSE(live); null without a live model.</summary>
+    public RmseDifference? RmseDifference { get; init; }
+
+    /// <summary>The increase the interval is judged against: live RMSE × <c>MaxRelativeRmseIncrease</c>.</summary>
+    public double? AllowedRmseIncrease { get; init; }
+
+    /// <summary>Per-slice RMSE of both models, for every categorical value with at least <c>MinSliceRows</c> rows.</summary>
+    public IReadOnlyList<SliceQuality> Slices { get; init; } = [];
+
+    /// <summary>The second half: the replay of recent real inputs (null until it ran, or when it is off).</summary>
+    public ShadowReport? Shadow { get; init; }
 }
 
 /// <summary>
@@ -104,7 +120,12 @@ public sealed class QualityGate
             liveScored?.Info,
             liveNote,
             verdict.Refusals,
-            verdict.Warnings);
+            verdict.Warnings)
+        {
+            RmseDifference = verdict.RmseDifference,
+            AllowedRmseIncrease = verdict.AllowedRmseIncrease,
+            Slices = verdict.Slices,
+        };
         LogReport(report);
         return report;
     }
@@ -119,6 +140,11 @@ public sealed class QualityGate
         else if (report.Candidate is { } candidateOnly)
         {
             Log.QualityFiguresCandidateOnly(_logger, id, report.Rows, candidateOnly.ModelVersion, candidateOnly.Rmse, candidateOnly.Mae, candidateOnly.R2, report.DurationMs);
+        }
+
+        if (report.RmseDifference is { } d)
+        {
+            Log.QualityInterval(_logger, id, d.Observed, d.Confidence, d.Lower, d.Upper, report.AllowedRmseIncrease ?? 0, report.Slices.Count);
         }
 
         if (report.LiveNote is { } note)
@@ -151,16 +177,18 @@ public sealed class QualityGate
             DisposeHttpClient = true,
         });
         var client = new Predictor.PredictorClient(channel);
+        // The golden rows are not client traffic: kept out of the live model's sample of recent inputs.
+        var headers = new Metadata { { ShadowSample.ReplayHeader, "1" } };
         try
         {
-            var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: linked.Token).ConfigureAwait(false);
+            var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), headers, cancellationToken: linked.Token).ConfigureAwait(false);
             var chunk = info.MaxBatchSize > 0 ? info.MaxBatchSize : golden.Rows.Count;
             var predictions = new List<double>(golden.Rows.Count);
             for (var start = 0; start < golden.Rows.Count; start += chunk)
             {
                 var request = new PredictBatchRequest();
                 request.Students.AddRange(golden.Rows.Skip(start).Take(chunk).Select(r => r.Student));
-                var reply = await client.PredictBatchAsync(request, cancellationToken: linked.Token).ConfigureAwait(false);
+                var reply = await client.PredictBatchAsync(request, headers, cancellationToken: linked.Token).ConfigureAwait(false);
                 if (reply.MathScores.Count != request.Students.Count)
                 {
                     return Scored.Failed($"PredictBatch answered {reply.MathScores.Count} scores for {request.Students.Count} students");
@@ -220,6 +248,19 @@ public sealed class QualityGateHistory
     public QualityGateReport? Last => Volatile.Read(ref _last);
 
     public void Record(QualityGateReport report) => Volatile.Write(ref _last, report);
+
+    /// <summary>
+    /// Adds the shadow step's report to the labelled gate's report of the same rollout, or, when the labelled gate
+    /// did not run (it is off), records a report of its own with result <c>off</c> that carries it.
+    /// </summary>
+    public void RecordShadow(string rolloutId, ShadowReport shadow, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        var labelled = ForRollout(rolloutId)
+            ?? new QualityGateReport(rolloutId, QualityGateReport.OffResult, time.GetUtcNow(), 0, 0, "", null, null,
+                $"the labelled gate is off ({QualityGateOptions.Key(nameof(QualityGateOptions.Enabled))})", [], []);
+        Record(labelled with { Shadow = shadow });
+    }
 
     /// <summary>The last report if it belongs to <paramref name="rolloutId"/>.</summary>
     public QualityGateReport? ForRollout(string rolloutId) => Last is { } last && last.RolloutId == rolloutId ? last : null;

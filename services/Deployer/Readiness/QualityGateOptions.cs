@@ -29,8 +29,29 @@ public sealed class QualityGateOptions
     /// <summary>Absolute floor of the candidate's R² on the golden set.</summary>
     public double MinR2 { get; set; } = 0.75;
 
-    /// <summary>The candidate's RMSE may exceed the live model's by at most this fraction (0.05 = 5 %).</summary>
+    /// <summary>
+    /// The candidate's RMSE may exceed the live model's by at most this fraction (0.05 = 5 %), judged with
+    /// <see cref="Confidence"/>: refused only when the whole bootstrap interval of the difference lies above it.
+    /// </summary>
     public double MaxRelativeRmseIncrease { get; set; } = 0.05;
+
+    /// <summary>
+    /// Two-sided confidence of the paired bootstrap interval of RMSE(candidate) − RMSE(live) (0.95 = 95 %). 0 judges
+    /// the bootstrap's median alone, close to comparing the two RMSEs as they are.
+    /// </summary>
+    [Range(0.0, 0.9999, ErrorMessage = "Deployer:QualityGate:Confidence must be between {1} and {2}.")]
+    public double Confidence { get; set; } = 0.95;
+
+    /// <summary>How many bootstrap resamples of the golden rows (fixed seed, so the same answers give the same interval).</summary>
+    [Range(100, 100_000, ErrorMessage = "Deployer:QualityGate:BootstrapResamples must be between {1} and {2}.")]
+    public int BootstrapResamples { get; set; } = 2000;
+
+    /// <summary>A categorical value (for example lunch = free/reduced) is judged as its own slice when at least this many golden rows have it.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Deployer:QualityGate:MinSliceRows must be between {1} and {2}.")]
+    public int MinSliceRows { get; set; } = 30;
+
+    /// <summary>In any slice, the candidate's RMSE may exceed the live model's there by at most this fraction.</summary>
+    public double MaxSliceRmseIncrease { get; set; } = 0.15;
 
     /// <summary>Largest allowed difference between the candidate's and the live model's answer on any row. Unset: off.</summary>
     public double? MaxAbsoluteDelta { get; set; }

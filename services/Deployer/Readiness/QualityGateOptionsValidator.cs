@@ -27,6 +27,11 @@ public sealed class QualityGateOptionsValidator(GoldenSetCache goldenSets) : IVa
             errors.Add($"{Key(nameof(options.MaxRelativeRmseIncrease))} ({options.MaxRelativeRmseIncrease}) must be 0 or positive.");
         }
 
+        if (!(options.MaxSliceRmseIncrease >= 0))
+        {
+            errors.Add($"{Key(nameof(options.MaxSliceRmseIncrease))} ({options.MaxSliceRmseIncrease}) must be 0 or positive.");
+        }
+
         if (options.MaxAbsoluteDelta is { } delta && !(delta >= 0))
         {
             errors.Add($"{Key(nameof(options.MaxAbsoluteDelta))} ({delta}) must be 0 or positive, or unset (off).");

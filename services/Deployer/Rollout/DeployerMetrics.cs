@@ -21,6 +21,13 @@ public sealed class DeployerMetrics
         QualityGate = factory.CreateCounter("deployer_quality_gate_total", "Model-quality gates by result (passed, refused).", "result");
         QualityGateCandidateRmse = factory.CreateGauge("deployer_quality_gate_candidate_rmse", "The last gated candidate's RMSE on the golden set.");
         QualityGateLiveRmse = factory.CreateGauge("deployer_quality_gate_live_rmse", "The live model's RMSE on the golden set at the last gate that measured it.");
+        QualityGateRmseDifference = factory.CreateGauge("deployer_quality_gate_rmse_difference",
+            "RMSE(candidate) − RMSE(live) on the golden set at the last gate with a live model: the observed value and the bootstrap interval's bounds.",
+            new GaugeConfiguration { LabelNames = ["bound"], SuppressInitialValue = true });
+        ShadowGate = factory.CreateCounter("deployer_shadow_gate_total", "Shadow steps (replays of recent inputs) by result (passed, refused, skipped).", "result");
+        ShadowGateFigures = factory.CreateGauge("deployer_shadow_gate_figure",
+            "The last shadow step's figures: p50, p95, p99 and max of |candidate − live|, share beyond tolerance, KS statistic, rejected inputs, compared inputs.",
+            new GaugeConfiguration { LabelNames = ["figure"], SuppressInitialValue = true });
         // Not exported before the first measurement: 0 free bytes would read as a full disk.
         DiskFreeBytes = factory.CreateGauge("deployer_disk_free_bytes", "Free bytes on Docker's data root (images and container logs), measured every tick.",
             new GaugeConfiguration { SuppressInitialValue = true });
@@ -71,6 +78,12 @@ public sealed class DeployerMetrics
     public Gauge QualityGateCandidateRmse { get; }
 
     public Gauge QualityGateLiveRmse { get; }
+
+    public Gauge QualityGateRmseDifference { get; }
+
+    public Counter ShadowGate { get; }
+
+    public Gauge ShadowGateFigures { get; }
 
     public Gauge DiskFreeBytes { get; }
 

@@ -38,6 +38,13 @@ internal sealed class QualityGateStep(
             metrics.QualityGateLiveRmse.Set(liveModel.Rmse);
         }
 
+        if (report.RmseDifference is { } difference)
+        {
+            metrics.QualityGateRmseDifference.WithLabels("observed").Set(difference.Observed);
+            metrics.QualityGateRmseDifference.WithLabels("lower").Set(difference.Lower);
+            metrics.QualityGateRmseDifference.WithLabels("upper").Set(difference.Upper);
+        }
+
         if (!report.Passed)
         {
             throw new RolloutStepException($"quality gate refused the image: {string.Join("; ", report.Refusals)}", imageAtFault: true);

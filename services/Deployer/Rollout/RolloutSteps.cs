@@ -21,6 +21,7 @@ internal sealed class RolloutSteps(
     StateStore state,
     RolloutNotifier notifier,
     QualityGateStep quality,
+    ShadowGateStep shadow,
     DeployerMetrics metrics,
     TimeProvider time,
     ILogger<RolloutSteps> logger)
@@ -183,6 +184,9 @@ internal sealed class RolloutSteps(
 
         // Deployer:QualityGate — the candidate against the live model on the golden set, before any client sees it.
         await quality.RunAsync(run.Id, run.Kind, address, liveContainer, ct).ConfigureAwait(false);
+
+        // Deployer:ShadowGate — recent real inputs from the live model's sample, replayed through both.
+        await shadow.RunAsync(run.Id, run.Kind, address, liveContainer, ct).ConfigureAwait(false);
     }
 
     /// <summary>

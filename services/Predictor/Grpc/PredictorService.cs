@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
+using StudentPerformance.Features;
 using StudentPerformance.Predictor.Model;
+using StudentPerformance.Predictor.Shadow;
 using StudentPerformance.V1;
 
 namespace StudentPerformance.Predictor.Grpc;
@@ -10,10 +12,12 @@ namespace StudentPerformance.Predictor.Grpc;
 /// <summary>
 /// studentperformance.v1.Predictor. Registered as a singleton: it holds no per-call state, so a call costs the
 /// request and response messages and nothing more. It logs nothing per call at Information unless
-/// <see cref="PredictorOptions.LogInputs"/> is on.
+/// <see cref="PredictorOptions.LogInputs"/> is on. Valid inputs go into the <see cref="InputSample"/> (a struct
+/// copy into a ring) unless a batch carries <see cref="ShadowSample.ReplayHeader"/>.
 /// </summary>
 public sealed partial class PredictorService(
     ServingState state,
+    InputSample sample,
     IOptions<PredictorOptions> options,
     TimeProvider time,
     ILogger<PredictorService> logger) : StudentPerformance.V1.Predictor.PredictorBase
@@ -40,6 +44,7 @@ public sealed partial class PredictorService(
             LogInputs(student, 0);
         }
 
+        sample.Record(in student);
         var score = model.Bundle.Predict(in student);
         return Task.FromResult(new PredictResponse { MathScore = score, ModelVersion = model.Version });
     }
@@ -64,6 +69,10 @@ public sealed partial class PredictorService(
         try
         {
             MapAll(model.Schema, request, students, context);
+            if (sample.Enabled && context.RequestHeaders.Get(ShadowSample.ReplayHeader) is null)
+            {
+                sample.Record(students.AsSpan(0, count));
+            }
 
             var response = new PredictBatchResponse { ModelVersion = model.Version };
             response.MathScores.Capacity = count;

@@ -96,8 +96,7 @@ internal sealed class StudentSchema
     }
 
     /// <summary>The dataset spells names several ways ("race/ethnicity", "race_ethnicity"); compare them folded.</summary>
-    internal static string Fold(string name) =>
-        name.Trim().ToLowerInvariant().Replace('/', '_').Replace(' ', '_').Replace('-', '_');
+    internal static string Fold(string name) => Features.FeatureSchema.Fold(name);
 
     private static CategoricalRule Categorical(ModelMetadata metadata, string name)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Predictor.Grpc;
 using StudentPerformance.Predictor.Health;
+using StudentPerformance.Predictor.Shadow;
 
 namespace StudentPerformance.Predictor.Hosting;
 
@@ -25,6 +26,11 @@ public static partial class PredictorHostingExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        services.AddOptions<ShadowOptions>()
+            .BindConfiguration(ShadowOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         // HostOptions and the gRPC limits are built before ValidateOnStart runs (mapping the service reads them),
         // so they take raw values that parse and leave a bad value to the validation, which names the key.
         var defaults = new PredictorOptions();
@@ -39,6 +45,7 @@ public static partial class PredictorHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IModelSource, FileModelSource>();
         services.TryAddSingleton<ServingState>();
+        services.TryAddSingleton<InputSample>();
         services.TryAddSingleton<PredictorService>();
         services.TryAddSingleton<ModelStartup>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelStartup>());

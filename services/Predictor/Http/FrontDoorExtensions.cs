@@ -45,7 +45,10 @@ public static class FrontDoorExtensions
 
         services.AddOptions<KestrelServerOptions>()
             .Configure<IConfiguration, ILoggerFactory>((kestrel, configuration, loggers) =>
-                TlsEndpoint.AddTo(kestrel, configuration, loggers.CreateLogger(typeof(FrontDoorExtensions).FullName!)));
+            {
+                TlsEndpoint.AddTo(kestrel, configuration, loggers.CreateLogger(typeof(FrontDoorExtensions).FullName!));
+                AdminEndpoint.AddTo(kestrel);
+            });
 
         return builder;
     }
@@ -55,6 +58,7 @@ public static class FrontDoorExtensions
         ArgumentNullException.ThrowIfNull(app);
 
         WebPage.LoadEmbedded().Map(app);
+        AdminEndpoint.Map(app);
 
         var metrics = app.Services.GetRequiredService<GrpcServerMetrics>();
         var serving = app.Services.GetRequiredService<ServingState>();

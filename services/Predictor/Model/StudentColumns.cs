@@ -1,16 +1,18 @@
+using StudentPerformance.Features;
+
 namespace StudentPerformance.Predictor.Model;
 
-/// <summary>The dataset's column names (snake_case), shared by the CSV reader, the pipeline and the model file.</summary>
+/// <summary>The dataset's column names as the model file and the pipeline use them: <see cref="FeatureSchema"/>'s.</summary>
 public static class StudentColumns
 {
-    public const string Gender = "gender";
-    public const string RaceEthnicity = "race_ethnicity";
-    public const string ParentalLevelOfEducation = "parental_level_of_education";
-    public const string Lunch = "lunch";
-    public const string TestPreparationCourse = "test_preparation_course";
-    public const string ReadingScore = "reading_score";
-    public const string WritingScore = "writing_score";
-    public const string MathScore = "math_score";
+    public const string Gender = FeatureSchema.Gender;
+    public const string RaceEthnicity = FeatureSchema.RaceEthnicity;
+    public const string ParentalLevelOfEducation = FeatureSchema.ParentalLevelOfEducation;
+    public const string Lunch = FeatureSchema.Lunch;
+    public const string TestPreparationCourse = FeatureSchema.TestPreparationCourse;
+    public const string ReadingScore = FeatureSchema.ReadingScore;
+    public const string WritingScore = FeatureSchema.WritingScore;
+    public const string MathScore = FeatureSchema.MathScore;
 
     /// <summary>The five categoricals, in the order <see cref="StudentFeatures"/> declares them.</summary>
     public static IReadOnlyList<string> Categorical { get; } =
@@ -19,8 +21,8 @@ public static class StudentColumns
     /// <summary>The two numeric inputs, in the order <see cref="StudentFeatures"/> declares them.</summary>
     public static IReadOnlyList<string> Numeric { get; } = [ReadingScore, WritingScore];
 
-    public const double ScoreMin = 0;
-    public const double ScoreMax = 100;
+    public const double ScoreMin = FeatureSchema.ScoreMin;
+    public const double ScoreMax = FeatureSchema.ScoreMax;
 
     internal static string CategoricalValue(in StudentFeatures student, int index) => index switch
     {

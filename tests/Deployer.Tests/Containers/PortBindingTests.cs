@@ -34,11 +34,22 @@ public class PortBindingTests
         var spec = ContainerSpecFactory.Managed(options, "127.0.0.1:5000/sp", "sha256:abc", "r1");
 
         Assert.Equal("127.0.0.1:5000/sp@sha256:abc", spec.Image);
-        Assert.Equal([new PortBinding("127.0.0.1", 8000, 8000)], spec.Ports);
+        // The public binding, and the admin port (the input sample) on the host's loopback at a port the engine picks.
+        Assert.Equal([new PortBinding("127.0.0.1", 8000, 8000), new PortBinding("127.0.0.1", 0, 8081)], spec.Ports);
         Assert.Equal("sha256:abc", spec.Labels[ContainerLabels.Digest]);
         Assert.Equal("unless-stopped", spec.RestartPolicy);
         Assert.Equal(256L * 1024 * 1024, spec.MemoryBytes);
         Assert.Equal(1_500_000_000L, spec.NanoCpus);
+    }
+
+    [Fact]
+    public void Managed_AdminPortOffOrPublishedPublicly_AddsNoLoopbackBinding()
+    {
+        var off = ContainerSpecFactory.Managed(new ContainerSpecOptions { AdminPort = 0 }, "sp", "sha256:abc", "r1");
+        var listed = ContainerSpecFactory.Managed(new ContainerSpecOptions { Ports = ["8000:8000", "127.0.0.1:9081:8081"] }, "sp", "sha256:abc", "r1");
+
+        Assert.Equal([new PortBinding("0.0.0.0", 8000, 8000)], off.Ports);
+        Assert.Equal([new PortBinding("0.0.0.0", 8000, 8000), new PortBinding("127.0.0.1", 9081, 8081)], listed.Ports);
     }
 
     [Fact]

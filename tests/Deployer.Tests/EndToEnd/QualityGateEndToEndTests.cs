@@ -103,10 +103,20 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
         Assert.Equal(images.V2ModelVersion, gate.GetProperty("candidate").GetProperty("modelVersion").GetString());
         Assert.Equal(images.V1ModelVersion, gate.GetProperty("live").GetProperty("modelVersion").GetString());
         Assert.Empty(gate.GetProperty("refusals").EnumerateArray());
+        Assert.True(gate.GetProperty("rmseDifference").GetProperty("lower").GetDouble() <= gate.GetProperty("allowedRmseIncrease").GetDouble(), gate.ToString());
+        Assert.NotEmpty(gate.GetProperty("slices").EnumerateArray());
+
+        // No client called v1, so its sample is empty (the gate's own calls are not sampled): the shadow step is
+        // skipped with a warning that /status shows, and the rollout goes on.
+        var shadow = gate.GetProperty("shadow");
+        Assert.Equal("skipped", shadow.GetProperty("result").GetString());
+        Assert.InRange(shadow.GetProperty("samples").GetInt32(), 0, 199);
+        Assert.EndsWith("fewer than Deployer:ShadowGate:MinSamples (200)", Assert.Single(shadow.GetProperty("warnings").EnumerateArray()).GetString(), StringComparison.Ordinal);
         await Probes.WaitUntilAsync(() => Task.FromResult(events.Any(e => e.Contains(v2, StringComparison.Ordinal))), Long, "the success webhook", () => string.Join('\n', events));
         using var body = JsonDocument.Parse(events.Last(e => e.Contains(v2, StringComparison.Ordinal)));
         var figures = body.RootElement.GetProperty("qualityGate");
         Assert.Equal("passed", figures.GetProperty("result").GetString());
+        Assert.Equal("skipped", figures.GetProperty("shadow").GetProperty("result").GetString());
         Assert.Equal(gate.GetProperty("candidate").GetProperty("rmse").GetDouble(), figures.GetProperty("candidate").GetProperty("rmse").GetDouble());
         Assert.Equal(gate.GetProperty("live").GetProperty("rmse").GetDouble(), figures.GetProperty("live").GetProperty("rmse").GetDouble());
         var metrics = await deployer.GetAsync("/metrics");

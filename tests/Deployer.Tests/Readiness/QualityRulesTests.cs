@@ -64,17 +64,104 @@ public class QualityRulesTests
     }
 
     [Fact]
-    public void Judge_RmseAtLiveTimesAllowance_PassesAndJustAboveIsRefusedWithBothValues()
+    public void Judge_CandidateWorseBeyondTheAllowanceOnEveryRow_IsRefusedWithTheInterval()
     {
-        var options = new QualityGateOptions { MaxRelativeRmseIncrease = 0.05 };
-        var live = new RegressionScores(5.31, 4, 0.88);
-        var limit = 5.31 * (1 + 0.05);
+        // Arrange: live is 1 point off on every row (RMSE 1); the candidate 2 points (RMSE 2): the difference is +1 on
+        // every resample, so the interval is [+1, +1], above the allowed 1 × 0.05.
+        var golden = GoldenSetReaderTests.SetOf(40);
+        double[] live = [.. golden.Expected.Select(e => e + 1)];
+        double[] candidate = [.. golden.Expected.Select(e => e - 2)];
 
-        var at = Judge(options, new RegressionScores(limit, 4, 0.88), live);
-        var above = Judge(options, new RegressionScores(Math.BitIncrement(limit), 4, 0.88), live);
+        // Act
+        var verdict = QualityRules.Judge(new QualityGateOptions(), golden, RegressionScores.Compute(golden.Expected, candidate), candidate, null,
+            RegressionScores.Compute(golden.Expected, live), live);
 
-        Assert.True(at.Passed);
-        Assert.Equal(["candidate RMSE 5.58 > live 5.31 × 1.05 (Deployer:QualityGate:MaxRelativeRmseIncrease)"], above.Refusals);
+        // Assert
+        Assert.Equal((1.0, 1.0, 1.0), (verdict.RmseDifference!.Observed, verdict.RmseDifference.Lower, verdict.RmseDifference.Upper));
+        Assert.Equal(0.05, verdict.AllowedRmseIncrease!.Value, 12);
+        Assert.Equal(
+            ["candidate RMSE 2.00 > live 1.00 + 0.05 at 0.95 confidence (Deployer:QualityGate:Confidence): the difference +1.00 has the interval [+1.00, +1.00], wholly above live × 0.05 (Deployer:QualityGate:MaxRelativeRmseIncrease)"],
+            verdict.Refusals.Where(r => r.Contains("MaxRelativeRmseIncrease", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Judge_NoisyDifferenceWhoseIntervalReachesBelowTheAllowance_Passes()
+    {
+        // Arrange: the candidate is much worse on a single row and better elsewhere: the point difference is above
+        // the allowance, but resampling the rows reverses it, so at 95 % it is not shown to be worse.
+        var golden = GoldenSetReaderTests.SetOf(40);
+        double[] live = [.. golden.Expected.Select((e, i) => e + (i % 2 == 0 ? 2 : -2))];
+        double[] candidate = [.. golden.Expected.Select((e, i) => i == 0 ? e + 9 : e + (i % 2 == 0 ? 1.9 : -1.9))];
+        var candidateScores = RegressionScores.Compute(golden.Expected, candidate);
+        var liveScores = RegressionScores.Compute(golden.Expected, live);
+        Assert.True(candidateScores.Rmse > liveScores.Rmse * 1.05, "the point figures alone would refuse");
+
+        // Act
+        var verdict = QualityRules.Judge(new QualityGateOptions(), golden, candidateScores, candidate, null, liveScores, live);
+
+        // Assert
+        Assert.True(verdict.RmseDifference!.Lower <= verdict.AllowedRmseIncrease, verdict.RmseDifference.ToString());
+        Assert.DoesNotContain(verdict.Refusals, r => r.Contains("MaxRelativeRmseIncrease", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Slices_ValuesWithEnoughRows_AreJudgedAndARegressedOneRefusesNamingIt()
+    {
+        // Arrange: 40 rows with lunch standard, 35 free/reduced, 10 group A (too few for a slice of its own).
+        var golden = MixedSet();
+        double[] live = [.. golden.Expected.Select(e => e + 2)];
+        double[] candidate = [.. golden.Rows.Select((r, i) => r.Student.Lunch == "free/reduced" ? golden.Expected[i] + 3 : golden.Expected[i] + 1.5)];
+
+        // Act
+        var verdict = QualityRules.Judge(new QualityGateOptions { MaxRelativeRmseIncrease = 1 }, golden, RegressionScores.Compute(golden.Expected, candidate), candidate, null,
+            RegressionScores.Compute(golden.Expected, live), live);
+
+        // Assert: free/reduced went from 2 to 3 (+50 % > 15 %); standard improved; group A has 10 rows, no slice.
+        var freeLunch = Assert.Single(verdict.Slices, s => s is { Feature: "lunch", Value: "free/reduced" });
+        Assert.Equal((35, 3.0, 2.0, true), (freeLunch.Rows, freeLunch.CandidateRmse, freeLunch.LiveRmse, freeLunch.Regressed));
+        Assert.False(Assert.Single(verdict.Slices, s => s is { Feature: "lunch", Value: "standard" }).Regressed);
+        Assert.DoesNotContain(verdict.Slices, s => s.Value == "group A");
+        // Every slice that holds the free/reduced rows shows the regression (male, group C, high school and completed
+        // hold them all, diluted by the 10 group A rows): each is named, in schema order.
+        Assert.Equal(
+            ["gender=male (45 rows)", "race_ethnicity=group C (35 rows)", "parental_level_of_education=high school (45 rows)", "lunch=free/reduced (35 rows)", "test_preparation_course=completed (45 rows)"],
+            verdict.Refusals.Select(r => r["slice ".Length..r.IndexOf(':', StringComparison.Ordinal)]));
+        Assert.Equal("slice lunch=free/reduced (35 rows): candidate RMSE 3.00 > live 2.00 × 1.15 (Deployer:QualityGate:MaxSliceRmseIncrease)", verdict.Refusals[3]);
+    }
+
+    [Fact]
+    public void Slices_IncreaseExactlyAtTheLimit_Passes()
+    {
+        var golden = MixedSet();
+        double[] live = [.. golden.Expected.Select(e => e + 2)];
+        double[] candidate = [.. golden.Expected.Select(e => e + 2.5)];
+
+        var slices = QualityRules.Slices(new QualityGateOptions { MaxSliceRmseIncrease = 0.25, MinSliceRows = 35 }, golden, candidate, live);
+
+        Assert.NotEmpty(slices);
+        Assert.All(slices, s => Assert.False(s.Regressed, s.ToString()));
+        Assert.All(slices, s => Assert.True(s.Rows >= 35));
+    }
+
+    private static GoldenSet MixedSet()
+    {
+        var text = new System.Text.StringBuilder("gender,race_ethnicity,parental_level_of_education,lunch,test_preparation_course,math_score,reading_score,writing_score\n");
+        for (var i = 0; i < 40; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"female,group B,some college,standard,none,{40 + i},{45 + i},{50 + i}\n");
+        }
+
+        for (var i = 0; i < 35; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"male,group C,high school,free/reduced,completed,{30 + i},{35 + i},{30 + i}\n");
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"male,group A,high school,standard,completed,{50 + i},{55 + i},{50 + i}\n");
+        }
+
+        return new GoldenSet("mixed", "none", GoldenSetReader.Parse(new StringReader(text.ToString()), "mixed"));
     }
 
     [Fact]

@@ -72,6 +72,13 @@ internal sealed class PlanRig : IDisposable
                 Engine,
                 Options.Create(Container),
                 Metrics),
+            new ShadowGateStep(
+                new ShadowGate(Options.Create(ShadowGate), Time, NullLogger<ShadowGate>.Instance),
+                QualityHistory,
+                Engine,
+                Options.Create(Container),
+                Metrics,
+                Time),
             Metrics,
             Time,
             StepLogs));
@@ -103,6 +110,9 @@ internal sealed class PlanRig : IDisposable
 
     /// <summary>Off: the in-memory engine's containers answer no predictions; the gate has tests of its own.</summary>
     public QualityGateOptions QualityGate { get; } = new() { Enabled = false };
+
+    /// <summary>Off: the in-memory engine's ports reach nothing, and the shadow step is tested on real predictors.</summary>
+    public ShadowGateOptions ShadowGate { get; } = new() { Enabled = false };
 
     public QualityGateHistory QualityHistory { get; } = new();
 

@@ -21,7 +21,7 @@ public sealed class WrongLabelImage : IAsyncLifetime
     /// The one place these tests train a model: the image build's own `train` step, on altered training data. When
     /// training moves to another project, the Dockerfile moves with it and this keeps working; repoint it here if not.
     /// </summary>
-    private static async Task BuildWithTrainingDataAsync(string tag, Func<IEnumerable<TrainingRow>, IEnumerable<TrainingRow>> alter)
+    internal static async Task BuildWithTrainingDataAsync(string tag, Func<IEnumerable<TrainingRow>, IEnumerable<TrainingRow>> alter)
     {
         var root = PredictorImages.RepositoryRoot;
         var tree = Directory.CreateTempSubdirectory("sp-e2e-tree-").FullName;
@@ -60,7 +60,7 @@ public sealed class WrongLabelImage : IAsyncLifetime
     }
 
     /// <summary>One row of the sample's snake_case CSV (no quoting: the sample generator writes none).</summary>
-    private sealed record TrainingRow(string Categoricals, int MathScore, int ReadingScore, int WritingScore)
+    internal sealed record TrainingRow(string Categoricals, int MathScore, int ReadingScore, int WritingScore)
     {
         public static TrainingRow Parse(string line)
         {

@@ -19,7 +19,7 @@ public sealed class PredictorServiceCancellationTests : IDisposable
     public PredictorServiceCancellationTests()
     {
         _state.MarkServing(ServingModel.Create(ModelBundle.Load(PredictorProcess.DefaultModelPath), 10_000));
-        _service = new PredictorService(_state, Options.Create(new PredictorOptions()), TimeProvider.System, NullLogger<PredictorService>.Instance);
+        _service = new PredictorService(_state, new StudentPerformance.Predictor.Shadow.InputSample(Options.Create(new StudentPerformance.Predictor.Shadow.ShadowOptions())), Options.Create(new PredictorOptions()), TimeProvider.System, NullLogger<PredictorService>.Instance);
         _request.Students.AddRange(Enumerable.Range(0, 5_000).Select(_ => ServedPredictor.ValidStudent()));
     }
 

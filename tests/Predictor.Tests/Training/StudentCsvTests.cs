@@ -1,6 +1,7 @@
 using StudentPerformance.Predictor.Model;
 using StudentPerformance.Predictor.Tests.Support;
 using StudentPerformance.Predictor.Training;
+using CsvFormatException = StudentPerformance.Features.CsvFormatException;
 
 namespace StudentPerformance.Predictor.Tests.Training;
 
