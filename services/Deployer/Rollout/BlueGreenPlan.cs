@@ -53,6 +53,7 @@ internal sealed class BlueGreenPlan(
         {
             await StepAsync(run, "edge", (_, c) => RequireEdgeAsync(c), cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "disk guard", (r, c) => steps.EnsureDiskSpaceAsync(r, SlotNames, c), cancellationToken).ConfigureAwait(false);
+            await StepAsync(run, "signature", steps.VerifySignatureAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "pull", steps.PullAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "candidate", (r, c) => StartCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "switch", (r, c) => SwitchToCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
 using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
 
 namespace Deployer.Tests.Support;
@@ -56,6 +57,7 @@ internal sealed class PlanRig : IDisposable
         _steps = new(() => new RolloutSteps(
             Engine,
             Registry,
+            new ImageSignatureVerifier(Registry, Options.Create(Signature), NullLogger<ImageSignatureVerifier>.Instance),
             Probe,
             Options.Create(Preflight),
             Options.Create(HealthGate),
@@ -75,6 +77,9 @@ internal sealed class PlanRig : IDisposable
     }
 
     public InMemoryImageRegistry Registry { get; }
+
+    /// <summary>Deployer:Signature for the plan (no key: not checked); set before the first rollout.</summary>
+    public SignatureOptions Signature { get; } = new();
 
     public InMemoryContainerRuntime Engine { get; }
 
