@@ -164,7 +164,16 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
 
     private async Task<JsonElement?> StatusAsync(HttpClient http)
     {
-        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{_adminPort}/status"));
+        // The deployer makes its admin token (mode 0600) in the state folder at its first start.
+        var tokenFile = Path.Combine(_stateDir, "admin-token");
+        if (!File.Exists(tokenFile))
+        {
+            return null;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{_adminPort}/status"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
+        using var response = await http.SendAsync(request);
         if (!response.IsSuccessStatusCode)
         {
             return null;

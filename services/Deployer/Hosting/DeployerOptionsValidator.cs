@@ -217,6 +217,10 @@ internal sealed class DeployerOptionsValidator :
         {
             errors.Add($"{AdminOptions.SectionName}:Url ('{options.Url}') must be an absolute http:// URL such as http://127.0.0.1:9090.");
         }
+        else if (!admin.IsLoopback)
+        {
+            errors.Add($"{AdminOptions.SectionName}:Url ('{options.Url}') must be a loopback address (127.0.0.1, [::1] or localhost): the admin API can roll back and pause the deployer.");
+        }
 
         return Result(errors);
     }
