@@ -142,6 +142,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
             ["Deployer:CrashLoop:MaxRestarts"] = "2",
             ["Deployer:CrashLoop:Window"] = "00:05:00",
             ["Deployer:Webhook:Url"] = hook.Url,
+            ["Deployer:Webhook:Secret"] = hook.Secret,
         }));
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var looping = await _rig.PushAsync(PredictorImages.ExitsLater);

@@ -64,7 +64,7 @@ internal sealed class PlanRig : IDisposable
             Options.Create(Disk),
             Options.Create(new DockerOptions()),
             _state.Value,
-            new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+            new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, Time, NullLogger<RolloutNotifier>.Instance),
             new QualityGateStep(
                 new QualityGate(Options.Create(QualityGate), new GoldenSetCache(), Time, NullLogger<QualityGate>.Instance),
                 QualityHistory,
