@@ -33,6 +33,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
     public async Task<bool> EnsureConfigAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        RuntimeApiSocket.PrepareDirectory(_options);
         var path = Path.Combine(_options.ConfigDirectory, HaproxyConfig.FileName);
         var wanted = HaproxyConfig.Render(layout, _options);
         if (File.Exists(path) && await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false) == wanted)

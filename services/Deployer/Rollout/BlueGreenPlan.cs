@@ -346,7 +346,7 @@ internal sealed class BlueGreenPlan(
     {
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(_edge.Name, ct).ConfigureAwait(false);
-        if (current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image)
+        if (current is not null && !EdgeContainer.IsCurrent(current.Labels, _edge))
         {
             Log.EdgeReplaced(logger, _edge.Name, _edge.Image);
             await docker.RemoveAsync(_edge.Name, ct).ConfigureAwait(false);
