@@ -26,7 +26,6 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
     private readonly int _httpPort = DockerCli.FreePort();
     private readonly int _registryPort = DockerCli.FreePort();
     private readonly int _adminPort = DockerCli.FreePort();
-    private readonly int _runtimeApiPort = DockerCli.FreePort();
     private readonly int[] _slotPorts = [DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort()];
 
     /// <summary>The deployer's containers (edge and slots) are named after the project, so they can be found and removed.</summary>
@@ -141,7 +140,6 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             ["PREDICTOR_BIND"] = "127.0.0.1",
             ["PREDICTOR_GRPC_PORT"] = Port(_grpcPort),
             ["PREDICTOR_HTTP_PORT"] = Port(_httpPort),
-            ["EDGE_RUNTIME_API_PORT"] = Port(_runtimeApiPort),
             ["SLOT_BLUE_GRPC_PORT"] = Port(_slotPorts[0]),
             ["SLOT_BLUE_HTTP_PORT"] = Port(_slotPorts[1]),
             ["SLOT_GREEN_GRPC_PORT"] = Port(_slotPorts[2]),
