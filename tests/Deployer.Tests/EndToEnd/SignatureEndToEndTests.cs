@@ -31,8 +31,7 @@ public sealed class SignatureEndToEndTests(PredictorImages images) : IAsyncLifet
     public async Task OnlyDigestsSignedByTheKey_RollOut_OthersAreQuarantinedBeforeThePull()
     {
         // Arrange: v1, signed, is live; a client calls through the edge all along.
-        var v1 = await _rig.PushAsync(PredictorImages.V1);
-        await _signer.PushAsync(_rig.Registry, _rig.Repository, v1);
+        var v1 = await PushSignedAsync(PredictorImages.V1, _signer);
         var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
         {
             ["Deployer:Signature:PublicKeyPath"] = _signer.WritePublicKey(_rig.StateDirectory),
@@ -47,16 +46,14 @@ public sealed class SignatureEndToEndTests(PredictorImages images) : IAsyncLifet
         await client.WaitForMoreCallsAsync(5, Long);
 
         // Act: a digest signed by another key, then an unsigned one, then v2 signed by the key.
-        var strangers = await _rig.PushAsync(PredictorImages.Crashing);
-        await _stranger.PushAsync(_rig.Registry, _rig.Repository, strangers);
+        var strangers = await PushSignedAsync(PredictorImages.Crashing, _stranger);
         var byStranger = await WaitForRolloutAsync(deployer, strangers, "Refused");
         var quarantinedStranger = await deployer.QuarantinedAsync();
         var unsigned = await _rig.PushAsync(PredictorImages.ExitsLater);
         var refusedUnsigned = await WaitForRolloutAsync(deployer, unsigned, "Refused");
         var quarantinedUnsigned = await deployer.QuarantinedAsync();
         var untouched = await _rig.InspectAsync(_rig.ContainerName + "-" + live);
-        var v2 = await _rig.PushAsync(PredictorImages.V2);
-        await _signer.PushAsync(_rig.Registry, _rig.Repository, v2);
+        var v2 = await PushSignedAsync(PredictorImages.V2, _signer);
         await WaitForRolloutAsync(deployer, v2, "Succeeded");
         await client.WaitForMoreCallsAsync(5, Long);
 
@@ -73,6 +70,18 @@ public sealed class SignatureEndToEndTests(PredictorImages images) : IAsyncLifet
         Assert.Equal(images.V2ModelVersion, await _rig.ModelVersionAsync());
         Assert.Empty(client.Failures);
         Assert.Empty(client.NotServing);
+    }
+
+    /// <summary>
+    /// As CI must do it: push under a tag of its own, sign the digest, and only then move the tracked tag. A tracked
+    /// tag that moved first would be seen unsigned, and quarantined, before the signature arrived.
+    /// </summary>
+    private async Task<string> PushSignedAsync(string image, CosignSigner signer)
+    {
+        var digest = await _rig.Registry.PushExistingAsync(image, _rig.Repository, "candidate-" + LocalRegistry.RandomSuffix());
+        await signer.PushAsync(_rig.Registry, _rig.Repository, digest);
+        Assert.Equal(digest, await _rig.PushAsync(image));
+        return digest;
     }
 
     private static async Task<JsonElement> WaitForRolloutAsync(DeployerInstance deployer, string digest, string outcome)
