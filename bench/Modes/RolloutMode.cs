@@ -85,7 +85,7 @@ internal static class RolloutMode
         }
 
         Console.WriteLine($"v1 live {firstSeconds} s after the deployer started (slot {firstView!.LiveSlot ?? "-"})");
-        var gateV1 = await ReadQualityGateAsync(rig.Admin, cancellationToken).ConfigureAwait(false);
+        var gateV1 = await ReadQualityGateAsync(rig, cancellationToken).ConfigureAwait(false);
         var frame = Path.Combine(rig.Work, "predict.grpc");
         await File.WriteAllBytesAsync(frame, H2loadMode.Frame(new StudentPerformance.V1.PredictRequest { Student = Load.RequestMix.Fixed() }), cancellationToken).ConfigureAwait(false);
 
@@ -113,7 +113,7 @@ internal static class RolloutMode
                 live = result.LiveDigest ?? live;
                 if (scenario == "good")
                 {
-                    gateV2 = await ReadQualityGateAsync(rig.Admin, cancellationToken).ConfigureAwait(false);
+                    gateV2 = await ReadQualityGateAsync(rig, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -222,10 +222,10 @@ internal static class RolloutMode
     }
 
     /// <summary>The last quality gate in the deployer's /status: its duration and a one-line summary.</summary>
-    private static async Task<(double? DurationMs, int? Rows, string Summary)> ReadQualityGateAsync(Uri admin, CancellationToken cancellationToken)
+    private static async Task<(double? DurationMs, int? Rows, string Summary)> ReadQualityGateAsync(DeployerRig rig, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var status = JsonDocument.Parse(await http.GetStringAsync(new Uri(admin, "/status"), cancellationToken).ConfigureAwait(false));
+        using var http = rig.AdminClient(TimeSpan.FromSeconds(5));
+        using var status = JsonDocument.Parse(await http.GetStringAsync(new Uri(rig.Admin, "/status"), cancellationToken).ConfigureAwait(false));
         if (status.RootElement.GetProperty("qualityGate") is not { ValueKind: JsonValueKind.Object } gate)
         {
             return (null, null, "off (no gate in /status)");

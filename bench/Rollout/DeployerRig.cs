@@ -88,6 +88,19 @@ internal sealed partial class DeployerRig : IAsyncDisposable
 
     public Uri Admin => new(Env["Deployer__Admin__Url"]);
 
+    /// <summary>A client for the admin API with the token the deployer made at its first start (once it exists).</summary>
+    public HttpClient AdminClient(TimeSpan timeout)
+    {
+        var http = new HttpClient { Timeout = timeout };
+        var tokenFile = Env["Deployer__Admin__TokenFile"];
+        if (File.Exists(tokenFile))
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(tokenFile).Trim());
+        }
+
+        return http;
+    }
+
     public string EdgeName => $"{Prefix}-edge";
 
     /// <summary>The deployer's process id, for a kill from outside.</summary>
@@ -117,6 +130,7 @@ internal sealed partial class DeployerRig : IAsyncDisposable
         env["Deployer__PollJitter"] = "00:00:00";
         env["Deployer__StateDirectory"] = Path.Combine(rig.Work, "state");
         env["Deployer__Admin__Url"] = $"http://127.0.0.1:{RepoPaths.FreePort()}";
+        env["Deployer__Admin__TokenFile"] = Path.Combine(rig.Work, "admin-token");
         env["Deployer__Disk__MinFreeMiB"] = "0";
         env["Deployer__HealthGate__BakeTime"] = bakeTime.ToString("c", CultureInfo.InvariantCulture);
         if (strategy == "BlueGreen")
@@ -229,7 +243,7 @@ internal sealed partial class DeployerRig : IAsyncDisposable
     /// <summary>The deployer's /status, or null while it does not answer (starting, or killed).</summary>
     public async Task<DeployerView?> StatusAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = AdminClient(TimeSpan.FromSeconds(2));
         try
         {
             return DeployerView.Parse(await http.GetStringAsync(new Uri(Admin, "/status"), cancellationToken).ConfigureAwait(false));

@@ -26,7 +26,6 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
     private readonly int _httpPort = DockerCli.FreePort();
     private readonly int _registryPort = DockerCli.FreePort();
     private readonly int _adminPort = DockerCli.FreePort();
-    private readonly int _runtimeApiPort = DockerCli.FreePort();
     private readonly int[] _slotPorts = [DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort()];
 
     // The slots' network and a /29 of its own: another test's deployer may hold the default one.
@@ -148,7 +147,6 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             ["PREDICTOR_BIND"] = "127.0.0.1",
             ["PREDICTOR_GRPC_PORT"] = Port(_grpcPort),
             ["PREDICTOR_HTTP_PORT"] = Port(_httpPort),
-            ["EDGE_RUNTIME_API_PORT"] = Port(_runtimeApiPort),
             ["SLOT_BLUE_GRPC_PORT"] = Port(_slotPorts[0]),
             ["SLOT_BLUE_HTTP_PORT"] = Port(_slotPorts[1]),
             ["SLOT_GREEN_GRPC_PORT"] = Port(_slotPorts[2]),
@@ -173,7 +171,16 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
 
     private async Task<JsonElement?> StatusAsync(HttpClient http)
     {
-        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{_adminPort}/status"));
+        // The deployer makes its admin token (mode 0600) in the state folder at its first start.
+        var tokenFile = Path.Combine(_stateDir, "admin-token");
+        if (!File.Exists(tokenFile))
+        {
+            return null;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{_adminPort}/status"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
+        using var response = await http.SendAsync(request);
         if (!response.IsSuccessStatusCode)
         {
             return null;

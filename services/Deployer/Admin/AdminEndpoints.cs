@@ -4,19 +4,25 @@ using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
 
-/// <summary>The loopback admin API: status, metrics, and the few commands an operator needs.</summary>
+/// <summary>
+/// The loopback admin API: status, metrics, and the few commands an operator needs. Every command needs the bearer
+/// token; <c>/status</c> and <c>/metrics</c> too unless <c>Deployer:Admin:OpenStatus</c>; <c>/healthz</c> (it only
+/// says "ok") never does. The Host and Origin rules (<see cref="AdminAccess.UseAdminRequestGuard"/>) cover them all.
+/// </summary>
 public static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapDeployerAdmin(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
         endpoints.MapGet("/healthz", () => Results.Text("ok"));
-        endpoints.MapGet("/status", GetStatus);
-        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<DeployerMetrics>().Registry);
-        endpoints.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
-        endpoints.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
-        endpoints.MapPost("/pause", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: true));
-        endpoints.MapPost("/resume", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: false));
+        endpoints.MapGet("/status", GetStatus).RequireAdminTokenUnlessOpenStatus(services);
+        endpoints.MapMetrics("/metrics", services.GetRequiredService<DeployerMetrics>().Registry).RequireAdminTokenUnlessOpenStatus(services);
+        var commands = endpoints.MapGroup("").RequireAdminToken();
+        commands.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
+        commands.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
+        commands.MapPost("/pause", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: true));
+        commands.MapPost("/resume", (DeployerStatus status, StateStore state, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, state, metrics, logger, paused: false));
         return endpoints;
     }
 

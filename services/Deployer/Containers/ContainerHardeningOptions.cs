@@ -3,7 +3,7 @@ namespace StudentPerformance.Deployer.Containers;
 /// <summary>
 /// Section <c>Deployer:Container:Hardening</c>: what every container the deployer creates (the live one, the
 /// preflight candidate, and any later slot or edge) is denied. The defaults are the hardened values and match
-/// docker-compose.yml; docs/hardening.md lists each setting and how to turn it off.
+/// docker-compose.yml; docs/security.md lists each setting and how to turn it off.
 /// </summary>
 /// <remarks>
 /// Capability lists are comma-separated strings, not configuration arrays: a bound array is appended to a

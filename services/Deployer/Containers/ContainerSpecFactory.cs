@@ -3,7 +3,7 @@ namespace StudentPerformance.Deployer.Containers;
 /// <summary>
 /// Turns <see cref="ContainerSpecOptions"/> into the specs of the managed and the preflight container. Every spec
 /// made here carries <see cref="Hardening"/>: whatever else a later kind of container (a slot, the edge) needs,
-/// it starts from the same hardening and adds back only what it names, with the reason (docs/hardening.md).
+/// it starts from the same hardening and adds back only what it names, with the reason (docs/security.md).
 /// </summary>
 public static class ContainerSpecFactory
 {

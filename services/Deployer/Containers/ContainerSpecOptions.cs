@@ -42,6 +42,6 @@ public sealed class ContainerSpecOptions
     /// <summary>Time between SIGTERM and SIGKILL when stopping the old container.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Section <c>Deployer:Container:Hardening</c>: read-only root, capabilities, pids, log rotation (docs/hardening.md).</summary>
+    /// <summary>Section <c>Deployer:Container:Hardening</c>: read-only root, capabilities, pids, log rotation (docs/security.md).</summary>
     public ContainerHardeningOptions Hardening { get; set; } = new();
 }

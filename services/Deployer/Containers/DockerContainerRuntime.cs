@@ -140,6 +140,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 NanoCPUs = spec.NanoCpus,
                 NetworkMode = spec.Network?.Name ?? spec.NetworkMode,
                 Binds = spec.Binds?.ToList(),
+                GroupAdd = spec.GroupAdd?.ToList(),
                 ReadonlyRootfs = hardening.ReadOnlyRootFs,
                 Tmpfs = hardening.Tmpfs.Count == 0 ? null : new Dictionary<string, string>(hardening.Tmpfs),
                 CapDrop = hardening.CapDrop.Count == 0 ? null : [.. hardening.CapDrop],

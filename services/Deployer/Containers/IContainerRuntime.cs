@@ -111,6 +111,9 @@ public sealed record ContainerSpec(
     /// elsewhere is still hardened, with the defaults.
     /// </summary>
     public ContainerHardening Hardening { get; init; } = ContainerHardening.Default;
+
+    /// <summary>Supplementary group ids of the container's process (<c>--group-add</c>), or null for none.</summary>
+    public IReadOnlyList<string>? GroupAdd { get; init; }
 }
 
 /// <summary>

@@ -21,6 +21,16 @@ public static class EdgeContainer
             [ContainerLabels.Image] = options.Image,
             [ContainerLabels.Role] = Role,
         };
+        List<string> binds = [$"{Path.GetFullPath(options.ConfigDirectory)}:{HaproxyConfig.ContainerConfigDirectory}:ro"];
+        List<string>? groups = null;
+        if (RuntimeApiSocket.DirectoryOf(options) is { } socketDirectory)
+        {
+            // The same path inside: the configuration names the socket by the path the deployer connects to.
+            binds.Add($"{socketDirectory}:{socketDirectory}");
+            groups = [RuntimeApiSocket.DeployerGroupId().ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        }
+
+        labels[SpecLabel] = SpecVersion(options);
         return new ContainerSpec(
             options.Name,
             options.Image,
@@ -31,6 +41,25 @@ public static class EdgeContainer
             MemoryBytes: 0,
             NanoCpus: 0,
             NetworkMode: "host",
-            Binds: [$"{Path.GetFullPath(options.ConfigDirectory)}:{HaproxyConfig.ContainerConfigDirectory}:ro"]);
+            Binds: binds)
+        {
+            GroupAdd = groups,
+        };
     }
+
+    /// <summary>The label that records what the container was created with, beyond its image.</summary>
+    public const string SpecLabel = ContainerLabels.Prefix + "edge-runtime-api";
+
+    /// <summary>
+    /// False when the container was made for another image or another runtime API: mounts and groups are fixed at
+    /// creation, so such an edge is replaced, not restarted.
+    /// </summary>
+    public static bool IsCurrent(IReadOnlyDictionary<string, string> labels, EdgeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(options);
+        return labels.GetValueOrDefault(ContainerLabels.Image) == options.Image && labels.GetValueOrDefault(SpecLabel) == SpecVersion(options);
+    }
+
+    private static string SpecVersion(EdgeOptions options) => options.RuntimeApi;
 }

@@ -28,12 +28,14 @@ public sealed class EdgeOptions
     public string ConfigDirectory { get; set; } = "/var/lib/student-performance-deployer/edge";
 
     /// <summary>
-    /// HAProxy's runtime API (its stats socket at admin level): <c>127.0.0.1:&lt;port&gt;</c> on the host's loopback
-    /// (the edge runs with host networking), or <c>unix:/path</c>. Never a public address: it can stop all traffic.
+    /// HAProxy's runtime API (its stats socket at admin level): by default <c>unix:/path</c>, a socket in a folder only
+    /// the deployer's user and group can enter (<see cref="RuntimeApiSocket"/>); or, only when set explicitly,
+    /// <c>127.0.0.1:&lt;port&gt;</c> on the host's loopback, which every local user can reach. Never a public address:
+    /// it can stop all traffic.
     /// </summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Deployer:Edge:RuntimeApi is required.")]
     [RegularExpression(@"^(unix:/.+|127\.0\.0\.1:\d{1,5}|\[::1\]:\d{1,5})$", ErrorMessage = "Deployer:Edge:RuntimeApi must be 127.0.0.1:<port>, [::1]:<port> or unix:/<path>.")]
-    public string RuntimeApi { get; set; } = "127.0.0.1:9999";
+    public string RuntimeApi { get; set; } = "unix:/var/lib/student-performance-deployer/edge-run/admin.sock";
 
     /// <summary>
     /// Loopback ports of the blue slot, <c>hostPort:containerPort</c>, one per container port the edge proxies; empty

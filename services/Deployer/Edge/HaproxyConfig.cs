@@ -30,6 +30,8 @@ public static class HaproxyConfig
         Line(LiveSlotMarker + layout.Live.ServerName());
         Line("global");
         Line($"    stats socket {RuntimeApiBind(options.RuntimeApi)} level admin");
+        // 10 by default: a few idle connections would wedge the deployer's switches (docs/security.md).
+        Line($"    stats maxconn {RuntimeApiSocket.MaxConnections}");
         Line("    stats timeout 2m");
         // Bounds a soft stop (docker stop sends SIGUSR1) and an old worker after a reload.
         Line($"    hard-stop-after {Ms(options.DrainTimeout)}");
@@ -158,7 +160,7 @@ public static class HaproxyConfig
 
     /// <summary>The <c>stats socket</c> address for <see cref="EdgeOptions.RuntimeApi"/>.</summary>
     internal static string RuntimeApiBind(string runtimeApi) => runtimeApi.StartsWith("unix:", StringComparison.Ordinal)
-        ? runtimeApi["unix:".Length..]
+        ? string.Create(CultureInfo.InvariantCulture, $"{runtimeApi["unix:".Length..]} mode 660 gid {RuntimeApiSocket.DeployerGroupId()}")
         : runtimeApi.StartsWith('[') ? "ipv6@" + runtimeApi : "ipv4@" + runtimeApi;
 
     private static string Address(string ip, int port) =>

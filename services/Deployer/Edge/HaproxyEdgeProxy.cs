@@ -52,6 +52,7 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
     public async Task<bool> EnsureConfigAsync(EdgeLayout layout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        RuntimeApiSocket.PrepareDirectory(_options);
         var wanted = HaproxyConfig.Render(layout, _options);
         var current = _file.Read();
         // During a rollout the file enables the old slot's standby instead of the live one's: the same settings.

@@ -23,6 +23,9 @@ public static class DeployerHostExtensions
         configure?.Invoke(builder);
         builder.AddDeployer();
         var app = builder.Build();
+        // The token file is read (or created) now, so that a bad one stops the start and names the key.
+        app.Services.GetRequiredService<AdminToken>();
+        app.UseAdminRequestGuard();
         app.MapDeployerAdmin();
         return app;
     }
@@ -64,6 +67,7 @@ public static class DeployerHostExtensions
             ? sp.GetRequiredService<BlueGreenPlan>()
             : sp.GetRequiredService<RolloutPlan>());
         services.TryAddSingleton<DeployerWorker>();
+        services.TryAddSingleton<AdminToken>();
 
         // The lock is taken before the worker starts, so a second instance stops before touching anything.
         services.AddHostedService<HostLock>();

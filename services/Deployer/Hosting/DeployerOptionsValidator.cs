@@ -200,10 +200,21 @@ internal sealed class DeployerOptionsValidator :
         var errors = new List<string>();
         const string S = WebhookOptions.SectionName;
         RequirePositive(errors, $"{S}:Timeout", options.Timeout);
-        if (options.Url.Length > 0
-            && (!Uri.TryCreate(options.Url, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https")))
+        if (options.Url.Length > 0)
         {
-            errors.Add($"{S}:Url ('{options.Url}') must be an absolute http(s) URL or empty.");
+            if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var hook) || hook.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{S}:Url ('{options.Url}') must be an absolute http(s) URL or empty.");
+            }
+            else if (hook.Scheme == "http" && !hook.IsLoopback)
+            {
+                errors.Add($"{S}:Url ('{options.Url}') must be https: plain http is allowed only to a loopback address.");
+            }
+
+            if (options.Secret.Length < 32)
+            {
+                errors.Add($"{S}:Secret must be set (at least 32 characters) when {S}:Url is: every webhook is signed with it.");
+            }
         }
 
         return Result(errors);
@@ -216,6 +227,10 @@ internal sealed class DeployerOptionsValidator :
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var admin) || admin.Scheme != Uri.UriSchemeHttp)
         {
             errors.Add($"{AdminOptions.SectionName}:Url ('{options.Url}') must be an absolute http:// URL such as http://127.0.0.1:9090.");
+        }
+        else if (!admin.IsLoopback)
+        {
+            errors.Add($"{AdminOptions.SectionName}:Url ('{options.Url}') must be a loopback address (127.0.0.1, [::1] or localhost): the admin API can roll back and pause the deployer.");
         }
 
         return Result(errors);

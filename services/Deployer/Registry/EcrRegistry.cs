@@ -159,6 +159,53 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
         }
     }
 
+    public Task<byte[]?> GetManifestAsync(string reference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        return DistributionGetAsync($"manifest {_repository}:{reference}", endpoint => Distribution.ManifestUri(endpoint, _repository, reference), Distribution.MaxManifestBytes, cancellationToken);
+    }
+
+    public async Task<byte[]?> GetBlobAsync(string digest, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (!OciRegistry.DigestPattern().IsMatch(digest))
+        {
+            throw new RegistryException($"blob '{digest}' is not a sha256 digest", isTransient: false);
+        }
+
+        var blob = await DistributionGetAsync($"blob {_repository}@{digest}", endpoint => Distribution.BlobUri(endpoint, _repository, digest), maxBytes, cancellationToken).ConfigureAwait(false);
+        return blob is null ? null : Distribution.Checked(blob, digest);
+    }
+
+    /// <summary>
+    /// A read through ECR's OCI distribution API (the proxy endpoint <c>docker pull</c> uses) with the pull token as
+    /// basic credentials: that is where cosign stores signatures, and no control-plane call returns blobs.
+    /// </summary>
+    private async Task<byte[]?> DistributionGetAsync(string operation, Func<Uri, Uri> address, int maxBytes, CancellationToken cancellationToken)
+    {
+        await GetPullCredentialsAsync(cancellationToken).ConfigureAwait(false);
+        var token = _token ?? throw new RegistryException($"{operation}: no ECR pull token", isTransient: true);
+        return await RegistryCall.ExecuteAsync(_pipeline, operation, async ct =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, address(token.ProxyEndpoint));
+            request.Headers.Authorization = new AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{token.Credentials.Username}:{token.Credentials.Password}")));
+            foreach (var mediaType in OciRegistry.ManifestMediaTypes)
+            {
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+            }
+
+            var client = _httpClientFactory.CreateClient(RegistryServiceCollectionExtensions.HttpClientName);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                InvalidateCredentials();
+                throw new RegistryException($"{operation}: ECR refused the pull token (HTTP {(int)response.StatusCode}); a new one is fetched next time", isTransient: true, statusCode: (int)response.StatusCode);
+            }
+
+            return await Distribution.ReadAsync(response, operation, maxBytes, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     public void InvalidateCredentials()
     {
         _token = null;
@@ -194,7 +241,8 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
 
         var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds((long)(data.ExpiresAt.Value * 1000));
         var credentials = new RegistryCredentials(proxy.Authority, decoded[..colon], decoded[(colon + 1)..]);
-        return new CachedToken(credentials, expiresAt, expiresAt - _options.TokenRefreshMargin);
+        var proxyEndpoint = new Uri(proxy.GetLeftPart(UriPartial.Authority) + "/");
+        return new CachedToken(credentials, expiresAt, expiresAt - _options.TokenRefreshMargin, proxyEndpoint);
     }
 
     /// <summary>One signed JSON 1.1 call. Returns null for ImageNotFoundException; throws RegistryException otherwise.</summary>
@@ -313,5 +361,5 @@ internal sealed class EcrRegistry : IImageRegistry, IDisposable
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private sealed record CachedToken(RegistryCredentials Credentials, DateTimeOffset ExpiresAt, DateTimeOffset RefreshAt);
+    private sealed record CachedToken(RegistryCredentials Credentials, DateTimeOffset ExpiresAt, DateTimeOffset RefreshAt, Uri ProxyEndpoint);
 }

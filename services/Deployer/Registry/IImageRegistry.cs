@@ -25,6 +25,18 @@ public interface IImageRegistry
 
     /// <summary>Drops cached credentials after the engine or registry refused them (401/403).</summary>
     void InvalidateCredentials();
+
+    /// <summary>
+    /// The bytes of the manifest at <paramref name="reference"/> (a tag or a digest) in the tracked repository, or null
+    /// when it does not exist. Used for signature manifests, which are small. Throws <see cref="RegistryException"/>.
+    /// </summary>
+    Task<byte[]?> GetManifestAsync(string reference, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The bytes of blob <paramref name="digest"/>, checked against that digest, or null when it does not exist or is
+    /// larger than <paramref name="maxBytes"/>. Throws <see cref="RegistryException"/>.
+    /// </summary>
+    Task<byte[]?> GetBlobAsync(string digest, int maxBytes, CancellationToken cancellationToken);
 }
 
 /// <summary>Registry credentials. <see cref="ToString"/> never prints the secret.</summary>

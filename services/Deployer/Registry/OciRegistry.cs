@@ -79,6 +79,31 @@ internal sealed partial class OciRegistry : IImageRegistry
         Log.CredentialsInvalidated(_logger);
     }
 
+    public Task<byte[]?> GetManifestAsync(string reference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        return RegistryCall.ExecuteAsync(_pipeline, $"manifest {_repository}:{reference}", async token =>
+        {
+            using var response = await SendAsync(HttpMethod.Get, Distribution.ManifestUri(_endpoint, _repository, reference), token).ConfigureAwait(false);
+            return await Distribution.ReadAsync(response, $"manifest GET {_repository}:{reference}", Distribution.MaxManifestBytes, token).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    public Task<byte[]?> GetBlobAsync(string digest, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (!DigestPattern().IsMatch(digest))
+        {
+            throw new RegistryException($"blob '{digest}' is not a sha256 digest", isTransient: false);
+        }
+
+        return RegistryCall.ExecuteAsync(_pipeline, $"blob {_repository}@{digest}", async token =>
+        {
+            using var response = await SendAsync(HttpMethod.Get, Distribution.BlobUri(_endpoint, _repository, digest), token).ConfigureAwait(false);
+            var blob = await Distribution.ReadAsync(response, $"blob GET {_repository}@{digest}", maxBytes, token).ConfigureAwait(false);
+            return blob is null ? null : Distribution.Checked(blob, digest);
+        }, cancellationToken);
+    }
+
     private async ValueTask<string?> ResolveOnceAsync(string tag, CancellationToken cancellationToken)
     {
         var manifestUri = new Uri(_endpoint, $"v2/{_repository}/manifests/{Uri.EscapeDataString(tag)}");

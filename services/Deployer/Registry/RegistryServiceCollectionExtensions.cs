@@ -48,6 +48,12 @@ public static class RegistryServiceCollectionExtensions
             RegistryResilience.Configure(builder, options, context.ServiceProvider.GetRequiredService<TimeProvider>(), logger);
         });
 
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SignatureOptions>, SignatureOptionsValidator>());
+        services.AddOptions<SignatureOptions>()
+            .Bind(configuration.GetSection(SignatureOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddSingleton<IImageSignatureVerifier, ImageSignatureVerifier>();
+
         services.TryAddSingleton<IImageRegistry>(sp =>
             sp.GetRequiredService<IOptions<RegistryOptions>>().Value.Kind == RegistryKind.Oci
                 ? ActivatorUtilities.CreateInstance<OciRegistry>(sp)

@@ -64,6 +64,7 @@ internal sealed class BlueGreenPlan(
             // Each step names the phase written to state.json before it runs (null: nothing to undo yet).
             await RunAsync(slot, "edge", null, c => RequireEdgeAsync(c), cancellationToken).ConfigureAwait(false);
             await RunAsync(slot, "disk guard", null, c => steps.EnsureDiskSpaceAsync(run, SlotNames, c), cancellationToken).ConfigureAwait(false);
+            await RunAsync(slot, "signature", null, c => steps.VerifySignatureAsync(run, c), cancellationToken).ConfigureAwait(false);
             await RunAsync(slot, "pull", null, c => steps.PullAsync(run, c), cancellationToken).ConfigureAwait(false);
             await RunAsync(slot, "candidate", SlotPhases.Candidate, c => StartCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
             await RunAsync(slot, "switch", SlotPhases.Gate, c => SwitchToCandidateAsync(slot, c), cancellationToken).ConfigureAwait(false);
@@ -612,7 +613,8 @@ internal sealed class BlueGreenPlan(
     {
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(_edge.Name, ct).ConfigureAwait(false);
-        var wrongImage = current is not null && current.Labels.GetValueOrDefault(ContainerLabels.Image) != _edge.Image;
+        // A container made from another image, or for another runtime API, is replaced (after its image is pulled).
+        var wrongImage = current is not null && !EdgeContainer.IsCurrent(current.Labels, _edge);
         if ((current is null || wrongImage) && !await edgeImage.EnsureAsync(ct).ConfigureAwait(false) && current is null)
         {
             throw new ContainerRuntimeException(edgeImage.Problem!, isTransient: true);

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Readiness;
 
@@ -7,15 +10,19 @@ namespace StudentPerformance.Deployer.Rollout;
 public sealed record RolloutEvent(string Event, string RolloutId, string Image, string Digest, string Outcome, string Detail, double DurationSeconds, double? DowntimeSeconds,
     QualityGateReport? QualityGate = null);
 
-/// <summary>Records a finished rollout in metrics and sends the optional webhook. Never throws.</summary>
+/// <summary>Records a finished rollout in metrics and sends the optional webhook, signed (<see cref="WebhookSignature"/>). Never throws.</summary>
 internal sealed class RolloutNotifier(
     IHttpClientFactory httpClients,
     IOptions<WebhookOptions> options,
     DeployerMetrics metrics,
     QualityGateHistory quality,
+    TimeProvider time,
     ILogger<RolloutNotifier> logger)
 {
     public const string HttpClientName = "webhook";
+
+    // What PostAsJsonAsync sent before the body was signed: camelCase, as receivers already parse it.
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     public async Task PublishAsync(RolloutRecord record, string image, CancellationToken cancellationToken)
     {
@@ -65,7 +72,13 @@ internal sealed class RolloutNotifier(
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(webhook.Timeout);
             using var client = httpClients.CreateClient(HttpClientName);
-            using var response = await client.PostAsJsonAsync(new Uri(webhook.Url), body, timeout.Token).ConfigureAwait(false);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonOptions);
+            var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(webhook.Url)) { Content = new ByteArrayContent(bytes) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(webhook.Secret, timestamp, bytes));
+            using var response = await client.SendAsync(request, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 Log.WebhookRejected(logger, body.Event, (int)response.StatusCode);

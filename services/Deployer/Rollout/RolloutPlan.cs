@@ -36,6 +36,7 @@ internal sealed class RolloutPlan(
         try
         {
             await StepAsync(run, "disk guard", (r, c) => steps.EnsureDiskSpaceAsync(r, [Name, PreviousName], c), cancellationToken).ConfigureAwait(false);
+            await StepAsync(run, "signature", steps.VerifySignatureAsync, cancellationToken).ConfigureAwait(false);
             await StepAsync(run, "pull", steps.PullAsync, cancellationToken).ConfigureAwait(false);
             if (_preflight.Enabled)
             {

@@ -13,6 +13,7 @@ namespace StudentPerformance.Deployer.Rollout;
 internal sealed class RolloutSteps(
     IContainerRuntime docker,
     IImageRegistry registry,
+    IImageSignatureVerifier signatures,
     IPredictorProbe probe,
     IOptions<PreflightOptions> preflight,
     IOptions<HealthGateOptions> healthGate,
@@ -89,6 +90,19 @@ internal sealed class RolloutSteps(
             throw new RolloutStepException(
                 $"not enough disk space for a pull: {free / (1024 * 1024)} MiB free on Docker's data root after pruning, Deployer:Disk:MinFreeMiB is {_disk.MinFreeMiB}",
                 imageAtFault: false);
+        }
+    }
+
+    /// <summary>
+    /// Before any pull: the digest must carry a valid signature by <c>Deployer:Signature:PublicKeyPath</c>. A refusal
+    /// is the image's fault (quarantined, naming why); a registry that cannot answer is not.
+    /// </summary>
+    public async Task VerifySignatureAsync(RolloutRun run, CancellationToken ct)
+    {
+        var verdict = await signatures.VerifyAsync(run.Digest, ct).ConfigureAwait(false);
+        if (!verdict.Trusted)
+        {
+            throw new RolloutStepException($"signature check refused the image: {verdict.Detail}", imageAtFault: true);
         }
     }
 

@@ -24,6 +24,21 @@ public class ProbeCommandTests
     }
 
     [Fact]
+    public async Task Probe_TokenFile_SendsItsTokenAsBearer()
+    {
+        var tokenFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(tokenFile, "probe-token-0123456789abcdef0123456789\n");
+        var (app, address) = await LocalRegistryLoopback.StartAsync(a => a.MapGet("/healthz", (HttpRequest r) =>
+            r.Headers.Authorization == "Bearer probe-token-0123456789abcdef0123456789" ? Results.Text("ok") : Results.StatusCode(401)));
+        await using var healthz = app;
+
+        var exitCode = await DeployerCommandLine.InvokeAsync(["probe", "--url", address.ToString(), "--token-file", tokenFile], TextWriter.Null, TextWriter.Null);
+        File.Delete(tokenFile);
+
+        Assert.Equal(0, exitCode);
+    }
+
+    [Fact]
     public async Task Probe_UnhealthyDeployer_ReturnsOne()
     {
         var (app, address) = await LocalRegistryLoopback.StartAsync(a => a.MapGet("/healthz", () => Results.StatusCode(503)));

@@ -142,6 +142,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
             ["Deployer:CrashLoop:MaxRestarts"] = "2",
             ["Deployer:CrashLoop:Window"] = "00:05:00",
             ["Deployer:Webhook:Url"] = hook.Url,
+            ["Deployer:Webhook:Secret"] = hook.Secret,
         }));
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var looping = await _rig.PushAsync(PredictorImages.ExitsLater);
@@ -286,13 +287,14 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         return last;
     }
 
-    private static async Task<string> StatusTextAsync(int admin)
+    private async Task<string> StatusTextAsync(int admin)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _rig.AdminToken);
         return await http.GetStringAsync(new Uri($"http://127.0.0.1:{admin}/status"));
     }
 
-    private static async Task<string?> Field(int admin, Func<JsonElement, string?> read)
+    private async Task<string?> Field(int admin, Func<JsonElement, string?> read)
     {
         try
         {
@@ -309,11 +311,11 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         }
     }
 
-    private static Task<string?> PhaseAsync(int admin) => Field(admin, s => s.GetProperty("rolloutPhase").GetString());
+    private Task<string?> PhaseAsync(int admin) => Field(admin, s => s.GetProperty("rolloutPhase").GetString());
 
-    private static Task<string?> LastOutcomeAsync(int admin) =>
+    private Task<string?> LastOutcomeAsync(int admin) =>
         Field(admin, s => s.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last ? last.GetProperty("outcome").GetString() : null);
 
-    private static Task<string?> LastDigestAsync(int admin) =>
+    private Task<string?> LastDigestAsync(int admin) =>
         Field(admin, s => s.GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last ? last.GetProperty("digest").GetString() : null);
 }

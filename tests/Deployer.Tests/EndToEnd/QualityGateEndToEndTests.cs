@@ -88,7 +88,7 @@ public sealed class QualityGateEndToEndTests(PredictorImages images, WrongLabelI
         await using var hook = await WebhookSink.StartAsync();
         var events = hook.Events;
         await _rig.PushAsync(PredictorImages.V1);
-        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = hook.Url });
+        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?>(hook.Settings));
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
 
         // Act

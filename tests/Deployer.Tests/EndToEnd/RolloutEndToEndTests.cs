@@ -228,7 +228,7 @@ public sealed class RolloutEndToEndTests(PredictorImages images) : IAsyncLifetim
         await using var hook = await WebhookSink.StartAsync();
         var events = hook.Events;
         await _rig.PushAsync(PredictorImages.V1);
-        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?> { ["Deployer:Webhook:Url"] = hook.Url });
+        var deployer = await _rig.StartDeployerAsync(new Dictionary<string, string?>(hook.Settings));
         await WaitForVersionAsync(deployer, images.V1ModelVersion);
         var v2 = await _rig.PushAsync(PredictorImages.V2);
         await WaitForRolloutAsync(deployer, v2, "Succeeded");

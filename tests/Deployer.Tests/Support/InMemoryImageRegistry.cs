@@ -12,6 +12,8 @@ public sealed class InMemoryImageRegistry(string imageName) : IImageRegistry
     private readonly Lock _gate = new();
     private readonly Dictionary<string, string> _tags = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (ImageBehaviour Behaviour, long Size)> _published = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _manifests = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _blobs = new(StringComparer.Ordinal);
     private int _generation = 1;
     private RegistryCredentials? _cached;
 
@@ -31,6 +33,42 @@ public sealed class InMemoryImageRegistry(string imageName) : IImageRegistry
         {
             _published[digest] = (behaviour, size);
             _tags[tag] = digest;
+        }
+    }
+
+    /// <summary>Stores a cosign signature of <paramref name="digest"/> made by <paramref name="signer"/>.</summary>
+    public void Sign(string digest, CosignSigner signer, string? signedDigest = null)
+    {
+        var payload = CosignSigner.Payload(ImageName, signedDigest ?? digest);
+        lock (_gate)
+        {
+            _blobs[CosignSigner.Digest(payload)] = payload;
+            _manifests[CosignSignature.SignatureTag(digest)] = CosignSigner.Manifest(CosignSigner.Config, payload, signer.Sign(payload));
+        }
+    }
+
+    /// <summary>Thrown by the next manifest and blob reads while set.</summary>
+    public Exception? ArtifactFault { get; set; }
+
+    public Task<byte[]?> GetManifestAsync(string reference, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ArtifactFault is { } fault
+                ? Task.FromException<byte[]?>(fault)
+                : Task.FromResult(_manifests.TryGetValue(reference, out var manifest) ? manifest : null);
+        }
+    }
+
+    public Task<byte[]?> GetBlobAsync(string digest, int maxBytes, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return ArtifactFault is { } fault
+                ? Task.FromException<byte[]?>(fault)
+                : Task.FromResult(_blobs.TryGetValue(digest, out var blob) && blob.Length <= maxBytes ? blob : null);
         }
     }
 

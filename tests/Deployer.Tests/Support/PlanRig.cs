@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
 using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
 
 namespace Deployer.Tests.Support;
@@ -59,13 +60,14 @@ internal sealed class PlanRig : IDisposable
         _steps = new(() => new RolloutSteps(
             Engine,
             Registry,
+            new ImageSignatureVerifier(Registry, Options.Create(Signature), NullLogger<ImageSignatureVerifier>.Instance),
             Probe,
             Options.Create(Preflight),
             Options.Create(HealthGate),
             Options.Create(Disk),
             Options.Create(new DockerOptions()),
             _state.Value,
-            new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+            new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, Time, NullLogger<RolloutNotifier>.Instance),
             new QualityGateStep(
                 new QualityGate(Options.Create(QualityGate), new GoldenSetCache(), Time, NullLogger<QualityGate>.Instance),
                 QualityHistory,
@@ -101,6 +103,9 @@ internal sealed class PlanRig : IDisposable
         }
     }
 
+
+    /// <summary>Deployer:Signature for the plan (no key: not checked); set before the first rollout.</summary>
+    public SignatureOptions Signature { get; } = new();
 
     public InMemoryContainerRuntime Engine { get; }
 

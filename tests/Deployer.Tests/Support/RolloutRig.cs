@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Hosting;
 
 namespace Deployer.Tests.Support;
@@ -155,6 +156,9 @@ public sealed partial class RolloutRig : IAsyncDisposable
         return match.Groups["digest"].Value;
     }
 
+    /// <summary>The admin token a deployer of this rig made (or read) in its state directory.</summary>
+    public string AdminToken => File.ReadAllText(Path.Combine(StateDirectory, AdminOptions.DefaultTokenFileName)).Trim();
+
     /// <summary>Starts the deployer in this process, built by the same composition as Program.cs.</summary>
     public async Task<DeployerInstance> StartDeployerAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
@@ -166,7 +170,8 @@ public sealed partial class RolloutRig : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var instance = new DeployerInstance(app, new Uri(address), logs);
+        var token = File.ReadAllText(app.Services.GetRequiredService<AdminToken>().Path).Trim();
+        var instance = new DeployerInstance(app, new Uri(address), logs, token);
         _instances.Add(instance);
         return instance;
     }
@@ -270,9 +275,14 @@ public sealed partial class RolloutRig : IAsyncDisposable
 }
 
 /// <summary>An in-process deployer and its admin endpoint.</summary>
-public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector logs) : IAsyncDisposable
+public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector logs, string token) : IAsyncDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = admin, Timeout = TimeSpan.FromSeconds(10) };
+    private readonly HttpClient _http = new()
+    {
+        BaseAddress = admin,
+        Timeout = TimeSpan.FromSeconds(10),
+        DefaultRequestHeaders = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token) },
+    };
     private int _disposed;
 
     public WebApplication App { get; } = app;
