@@ -1,18 +1,23 @@
 using Prometheus;
-using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
 
-/// <summary>The loopback admin API: status, metrics, and the few commands an operator needs.</summary>
+/// <summary>The loopback admin API: the dashboard, status, metrics, and the few commands an operator needs.</summary>
 public static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapDeployerAdmin(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var services = endpoints.ServiceProvider;
+        var metrics = services.GetRequiredService<DeployerMetrics>();
+        var state = services.GetRequiredService<StateStore>();
+        var status = services.GetRequiredService<DeployerStatus>();
+        metrics.ObserveAtScrape(() => state.Current.Quarantined.Count, () => status.Snapshot.ActiveRolloutId is not null);
         endpoints.MapGet("/healthz", () => Results.Text("ok"));
         endpoints.MapGet("/status", GetStatus);
-        endpoints.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<DeployerMetrics>().Registry);
+        endpoints.MapMetrics("/metrics", metrics.Registry);
+        DashboardPage.LoadEmbedded().Map(endpoints);
         endpoints.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
         endpoints.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
         endpoints.MapPost("/pause", (DeployerStatus status, DeployerMetrics metrics, ILogger<DeployerWorker> logger) => SetPaused(status, metrics, logger, paused: true));
@@ -20,39 +25,8 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, CancellationToken cancellationToken)
-    {
-        var snapshot = status.Snapshot;
-        var persisted = state.Current;
-        // Read now, not at the last tick: a rollout holds the loop, and its phase is what an operator asks about.
-        var slots = await strategy.DescribeAsync(cancellationToken).ConfigureAwait(false);
-        return Results.Json(new
-        {
-            trackedImage = snapshot.TrackedImage,
-            mode = snapshot.Mode,
-            paused = snapshot.Paused,
-            runningContainer = snapshot.RunningContainer,
-            runningDigest = snapshot.RunningDigest,
-            registryDigest = snapshot.RegistryDigest,
-            lastCheck = snapshot.LastCheck,
-            lastCheckResult = snapshot.LastCheckResult,
-            lastError = snapshot.LastError,
-            rolloutInProgress = snapshot.ActiveRolloutId is not null,
-            liveContainerHardened = snapshot.LiveHardened,
-            liveContainerHardeningDifferences = snapshot.LiveHardeningDifferences,
-            dockerDataRoot = new { freeBytes = snapshot.DiskFreeBytes, low = snapshot.DiskLow, checkedAt = snapshot.DiskCheckedAt },
-            lastRollout = persisted.LastRollout,
-            quarantined = persisted.Quarantined,
-            goodDigests = persisted.GoodDigests,
-            qualityGate = quality.Last,
-            strategy = slots.Strategy,
-            liveSlot = slots.LiveSlot,
-            candidateSlot = slots.CandidateSlot,
-            rolloutPhase = slots.RolloutPhase,
-            edge = slots.Edge,
-            crashLoop = snapshot.CrashLoop,
-        });
-    }
+    private static async Task<IResult> GetStatus(StatusReport report, CancellationToken cancellationToken) =>
+        Results.Json(await report.BuildAsync(cancellationToken).ConfigureAwait(false));
 
     private static IResult Command(DeployerWorker worker, ILogger logger, DeployerCommand command, string what)
     {

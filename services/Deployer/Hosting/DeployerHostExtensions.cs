@@ -63,6 +63,7 @@ public static class DeployerHostExtensions
             ? sp.GetRequiredService<BlueGreenPlan>()
             : sp.GetRequiredService<RolloutPlan>());
         services.TryAddSingleton<DeployerWorker>();
+        services.TryAddSingleton<StatusReport>();
 
         // The lock is taken before the worker starts, so a second instance stops before touching anything.
         services.AddHostedService<HostLock>();

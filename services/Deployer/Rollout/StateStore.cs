@@ -84,7 +84,11 @@ internal sealed class StateStore
         Directory.CreateDirectory(options.Value.StateDirectory);
         _path = Path.Combine(options.Value.StateDirectory, "state.json");
         _state = Load(_path);
+        History = new RolloutHistory(options.Value.StateDirectory);
     }
+
+    /// <summary>The recent rollouts with their steps (rollouts.json beside state.json).</summary>
+    public RolloutHistory History { get; }
 
     public DeployerState Current
     {
