@@ -119,8 +119,8 @@ internal sealed class StatusReport(DeployerStatus status, StateStore state, Qual
 
     /// <summary>
     /// The live model: its version comes from the quality gate that admitted it (the report of the rollout that put the
-    /// running digest in place), else from the last report's live side; "since" is the end of that rollout, else the
-    /// container's start.
+    /// running digest in place, finished or still baking), else from the last report's live side; "since" is the end of
+    /// that rollout, else the container's start.
     /// </summary>
     public static LiveStatus Live(StrategyStatus slots, ContainerInfo? container, StatusSnapshot snapshot, IReadOnlyList<RolloutHistoryEntry> history, QualityGateReport? gate)
     {
@@ -128,7 +128,8 @@ internal sealed class StatusReport(DeployerStatus status, StateStore state, Qual
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(history);
         var digest = container?.DeployedDigest ?? snapshot.RunningDigest;
-        var placedBy = history.FirstOrDefault(e => e.Outcome == RolloutOutcome.Succeeded && e.Digest == digest);
+        // The rollout that put this digest in place: finished, or still baking with the edge already on it.
+        var placedBy = history.FirstOrDefault(e => e.Digest == digest && (e.Outcome == RolloutOutcome.Succeeded || (e.Outcome is null && !e.Interrupted)));
         var version = gate switch
         {
             { Candidate: { } candidate } when placedBy is not null && gate.RolloutId == placedBy.Id => candidate.ModelVersion,
