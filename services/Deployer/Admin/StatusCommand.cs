@@ -52,7 +52,7 @@ public static class StatusCommand
         var timeout = TimeOption("--timeout", "How long --watch follows a rollout before it gives up (exit 4).", TimeSpan.FromMinutes(30));
         var tokenFile = new Option<FileInfo?>("--token-file")
         {
-            Description = "A file holding the admin API's bearer token, when the deployer asks for one. The token is never printed.",
+            Description = "A file holding the admin API's bearer token, when the deployer asks for one (default: $Deployer__Admin__TokenFile when that file is readable). The token is never printed.",
             HelpName = "path",
         };
         var command = new Command(
@@ -67,7 +67,12 @@ public static class StatusCommand
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             string? token = null;
-            if (parse.GetValue(tokenFile) is { } file)
+            if (parse.GetValue(tokenFile) is null && Environment.GetEnvironmentVariable("Deployer__Admin__TokenFile") is { Length: > 0 } configured)
+            {
+                // The deployer's own setting, as in its image: used when this user may read it, else no token is sent.
+                token = await ReadTokenOrNullAsync(configured, ct).ConfigureAwait(false);
+            }
+            else if (parse.GetValue(tokenFile) is { } file)
             {
                 try
                 {
@@ -179,6 +184,18 @@ public static class StatusCommand
                 lastError = next.Error;
                 await error.WriteLineAsync($"{next.Error}; asking again").ConfigureAwait(false);
             }
+        }
+    }
+
+    private static async Task<string?> ReadTokenOrNullAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false)).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
