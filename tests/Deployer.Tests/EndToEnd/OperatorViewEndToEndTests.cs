@@ -47,6 +47,8 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         // Act 1: a good image; the CLI follows it while the page is watched.
         var v2 = await _rig.PushAsync(PredictorImages.V2);
         await Probes.WaitUntilAsync(async () => NewestRunning(await deployer.StatusAsync()) == v2, Long, "the rollout of v2 to start", () => deployer.Logs.Text);
+        // An idle page asks every few seconds; reloading it now makes it follow the rollout from its first step.
+        browser.Driver.Navigate().Refresh();
         using var watchOutput = new StringWriter();
         using var watchError = new StringWriter();
         var watch = DeployerCommandLine.InvokeAsync(["status", "--watch", "--url", deployer.Admin.ToString(), "--interval", "00:00:00.250"], watchOutput, watchError);
@@ -109,6 +111,13 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         Assert.Contains($"RMSE {candidateRmse}", printed, StringComparison.Ordinal);
         Assert.Contains("! quarantined:", printed, StringComparison.Ordinal);
         Assert.All([rolloutShot, refusedShot], p => Assert.True(new FileInfo(p!).Length > 10_000, p));
+
+        // Assert: on a phone-sized window the page is one column with nothing wider than the screen.
+        browser.Driver.Manage().Window.Size = new System.Drawing.Size(390, 844);
+        var fits = wait.Until(d => ((OpenQA.Selenium.IJavaScriptExecutor)d).ExecuteScript(
+            "return document.documentElement.scrollWidth <= window.innerWidth ? 'fits' : `${document.documentElement.scrollWidth} > ${window.innerWidth}`;") as string);
+        Assert.Equal("fits", fits);
+        browser.Save("dashboard-phone.png");
 
         // Assert 3: every metric the rules and the Grafana dashboard name is exposed by the deployer, the edge or the live slot.
         var live = status.GetProperty("liveSlot").GetString()!;

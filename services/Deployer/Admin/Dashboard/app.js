@@ -1,10 +1,10 @@
 // The deployer's dashboard: reads GET /status and draws it. No framework, no network but this origin (the
-// Content-Security-Policy forbids the rest). Refreshes every second while a rollout runs, every ten otherwise.
+// Content-Security-Policy forbids the rest). Refreshes every second while a rollout runs, every five otherwise.
 "use strict";
 
 const TOKEN_KEY = "deployer-admin-token";
 const FAST_MS = 1000;
-const SLOW_MS = 10000;
+const SLOW_MS = 5000;
 const SVG = "http://www.w3.org/2000/svg";
 let timer = null;
 
