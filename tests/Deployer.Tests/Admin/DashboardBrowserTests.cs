@@ -107,6 +107,47 @@ public class DashboardBrowserTests
         Assert.Equal("passed", browser.Text("gate-result"));
     }
 
+    [Fact]
+    public async Task Page_PhoneWidth_IsOneColumnWithNothingWiderThanTheScreen()
+    {
+        var digest = "sha256:" + new string('7', 64);
+        var status = Status(GateReport());
+        status["warnings"] = new JsonArray(new JsonObject { ["kind"] = "quarantined", ["message"] = $"{digest} is quarantined since 2026-12-07 13:12:25Z: quality gate refused the image" });
+        status["edge"] = new JsonObject
+        {
+            ["reachable"] = true,
+            ["servers"] = new JsonArray(new JsonObject { ["backend"] = "be_8000", ["slot"] = "green", ["up"] = true, ["status"] = "UP", ["currentSessions"] = 0 }),
+        };
+        status["history"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "r1",
+            ["digest"] = digest,
+            ["kind"] = "deploy",
+            ["startedAt"] = "2026-12-07T12:00:00+00:00",
+            ["outcome"] = "Refused",
+            ["detail"] = $"quality gate refused the image {digest}: candidate RMSE 43.40 > 7.00 (Deployer:QualityGate:MaxRelativeRmseIncrease)",
+            ["duration"] = "00:00:21",
+            ["steps"] = new JsonArray(new JsonObject { ["name"] = "candidate", ["duration"] = "00:00:19", ["outcome"] = "Failed", ["error"] = "refused" }),
+        });
+        var (app, address) = await LocalRegistryLoopback.StartAsync(a =>
+        {
+            DashboardPage.LoadEmbedded().Map(a);
+            a.MapGet("/status", () => Results.Text(status.ToJsonString(), "application/json"));
+        });
+        await using var _ = app;
+        using var browser = new Chromium(390, 844);
+        // Headless Chromium starts no narrower than 500 px; a resize goes below that.
+        browser.Driver.Manage().Window.Size = new System.Drawing.Size(390, 844);
+        var wait = new WebDriverWait(browser.Driver, Long);
+
+        browser.Driver.Navigate().GoToUrl(address);
+        wait.Until(_ => browser.All("#history li[data-outcome='Refused']").Count > 0);
+        var fits = ((IJavaScriptExecutor)browser.Driver).ExecuteScript(
+            "return document.documentElement.scrollWidth <= window.innerWidth ? 'fits' : `${document.documentElement.scrollWidth} > ${window.innerWidth}`;") as string;
+
+        Assert.Equal("fits", fits);
+    }
+
     private static JsonObject GateReport() => new()
     {
         ["rolloutId"] = "r1",
