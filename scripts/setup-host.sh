@@ -27,6 +27,8 @@ declare -A probes=(
   [chromium-driver]="chromedriver|env:CHROMEWEBDRIVER"
   [apache2-utils]="htpasswd"
   [jq]="jq"
+  # promtool checks and unit-tests deploy/prometheus (tests/Delivery.Tests/Observability).
+  [prometheus]="promtool"
 )
 
 present() {

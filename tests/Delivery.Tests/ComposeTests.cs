@@ -7,10 +7,11 @@ using StudentPerformance.V1;
 namespace StudentPerformance.Delivery.Tests;
 
 /// <summary>
-/// docker-compose.yml with the local profile, run by Debian's docker-compose 1.29 against images built here: compose
-/// starts the deployer (blue/green) and the registry; the deployer, in its container, rolls out the image pushed to
-/// that registry by creating the edge and a predictor slot itself, and clients reach the predictor through the
-/// edge's public ports only.
+/// docker-compose.yml with the local and observability profiles, run by Debian's docker-compose 1.29 against images
+/// built here: compose starts the deployer (blue/green), the registry and Prometheus; the deployer, in its container,
+/// rolls out the image pushed to that registry by creating the edge and a predictor slot itself, clients reach the
+/// predictor through the edge's public ports only, and Prometheus, with the rules loaded, reports the deployer, the
+/// edge's exporter and the live slot up.
 /// </summary>
 [Collection(BuiltImagesDefinition.Name)]
 public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncLifetime
@@ -21,11 +22,14 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
     private readonly string _project = DockerCli.UniqueName("delivery-compose").Replace("-", "", StringComparison.Ordinal);
     private readonly string _deployerImage = DockerCli.UniqueName("delivery-deployer") + ":test";
     private readonly string _edgeImage = DockerCli.UniqueName("delivery-edge") + ":test";
+    private readonly string _prometheusImage = DockerCli.UniqueName("delivery-prometheus") + ":test";
     private readonly string _stateDir = Directory.CreateTempSubdirectory("delivery-deployer-state-").FullName;
     private readonly int _grpcPort = DockerCli.FreePort();
     private readonly int _httpPort = DockerCli.FreePort();
     private readonly int _registryPort = DockerCli.FreePort();
     private readonly int _adminPort = DockerCli.FreePort();
+    private readonly int _prometheusPort = DockerCli.FreePort();
+    private readonly int _edgeMetricsPort = DockerCli.FreePort();
     private readonly int[] _slotPorts = [DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort()];
 
     // The slots' network and a /29 of its own: another test's deployer may hold the default one.
@@ -42,12 +46,13 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
     {
         await ImageBuild.BuildDeployerAsync(_deployerImage);
         await ImageBuild.BuildEdgeAsync(_edgeImage);
+        await ImageBuild.BuildPrometheusAsync(_prometheusImage);
         // The deployer runs as uid 1654; the state folder stands in for /var/lib/student-performance-deployer.
         File.SetUnixFileMode(_stateDir, (UnixFileMode)0b111_111_111);
     }
 
     [Fact]
-    public async Task UpLocalProfile_DeployerCreatesEdgeAndSlot_PredictorAnswersThroughTheEdge()
+    public async Task UpLocalAndObservabilityProfiles_DeployerCreatesEdgeAndSlot_PredictorAnswersThroughTheEdge_PrometheusSeesEveryTargetUp()
     {
         // Arrange
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -56,7 +61,7 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
         try
         {
             // Act: compose starts the deployer and the registry; the image is pushed as CI would push it.
-            (await ComposeAsync("--profile", "local", "up", "--detach", "--no-build")).EnsureSuccess();
+            (await ComposeAsync("--profile", "local", "--profile", "observability", "up", "--detach", "--no-build")).EnsureSuccess();
             await Wait.UntilAsync(
                 async () => (await http.GetAsync(new Uri($"http://127.0.0.1:{_registryPort}/v2/"))).StatusCode == HttpStatusCode.OK,
                 UpTimeout,
@@ -65,8 +70,8 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             (await DockerCli.RunAsync("tag", predictorImage.Image, tracked)).EnsureSuccess();
             (await DockerCli.RunAsync(["push", tracked], TimeSpan.FromMinutes(3))).EnsureSuccess();
 
-            // Assert: compose runs exactly the deployer and the registry, and no predictor of its own.
-            Assert.Equal(["deployer", "registry"], await ComposeServicesAsync());
+            // Assert: compose runs exactly the deployer, Prometheus and the registry, and no predictor of its own.
+            Assert.Equal(["deployer", "prometheus", "registry"], await ComposeServicesAsync());
 
             // Assert: the deployer rolls the pushed image out into the blue slot behind the edge it created.
             await Wait.UntilAsync(
@@ -95,11 +100,29 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             var reply = await predictor.Predictor.PredictAsync(new PredictRequest { Student = PredictorEndpoint.SampleStudent() });
             Assert.InRange(reply.MathScore, 0, 100);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{_httpPort}/readyz"))).StatusCode);
+
+            // Assert: Prometheus, on loopback, has the rules loaded and scrapes the deployer, the edge and the live slot.
+            var targets = new Dictionary<string, string>();
+            await Wait.UntilAsync(
+                async () =>
+                {
+                    targets = await PrometheusTargetsAsync(http);
+                    return targets.Count == 3 && targets.Values.All(h => h == "up");
+                },
+                UpTimeout,
+                "Prometheus to report the deployer, edge and predictor targets up",
+                async () => $"targets: {string.Join(", ", targets.Select(t => $"{t.Key}={t.Value}"))}\n{await LogsAsync("prometheus")}");
+            Assert.Equal(["deployer", "edge", "predictor"], targets.Keys.Order(StringComparer.Ordinal));
+            using var rules = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{_prometheusPort}/api/v1/rules")));
+            Assert.Equal(
+                ["deployer", "edge", "predictor", "predictor-predict"],
+                rules.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+            Assert.Equal("host", await DockerCli.InspectAsync($"{_project}_prometheus_1", "{{.HostConfig.NetworkMode}}"));
         }
         finally
         {
             // Act: tear down what compose started.
-            (await ComposeAsync("--profile", "local", "down", "--volumes", "--remove-orphans")).EnsureSuccess();
+            (await ComposeAsync("--profile", "local", "--profile", "observability", "down", "--volumes", "--remove-orphans")).EnsureSuccess();
         }
 
         // Assert: compose's containers are gone; the edge and the slot are the deployer's and keep serving.
@@ -110,7 +133,7 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
 
     public async Task DisposeAsync()
     {
-        await ComposeAsync("--profile", "local", "down", "--volumes", "--remove-orphans");
+        await ComposeAsync("--profile", "local", "--profile", "observability", "down", "--volumes", "--remove-orphans");
         // The deployer's containers are not compose's: remove them by name (edge, slots, any candidate).
         foreach (var name in await DeployerContainersAsync())
         {
@@ -129,6 +152,7 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
 
         await DockerCli.RemoveImageAsync(_deployerImage);
         await DockerCli.RemoveImageAsync(_edgeImage);
+        await DockerCli.RemoveImageAsync(_prometheusImage);
         Directory.Delete(_stateDir, recursive: true);
     }
 
@@ -140,6 +164,10 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             ["PREDICTOR_IMAGE"] = predictorImage.Image,
             ["DEPLOYER_IMAGE"] = _deployerImage,
             ["EDGE_IMAGE"] = _edgeImage,
+            ["PROMETHEUS_IMAGE"] = _prometheusImage,
+            ["PROMETHEUS_PORT"] = Port(_prometheusPort),
+            ["PROMETHEUS_SCRAPE_INTERVAL"] = "1s",
+            ["EDGE_METRICS_PORT"] = Port(_edgeMetricsPort),
             ["REGISTRY_IMAGE"] = Environment.GetEnvironmentVariable("REGISTRY_IMAGE") is { Length: > 0 } registry ? registry : "registry:2",
             ["DEPLOYER_STRATEGY"] = "BlueGreen",
             ["PREDICTOR_CONTAINER_NAME"] = PredictorName,
@@ -190,6 +218,21 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
         return document.RootElement.Clone();
     }
 
+    /// <summary>Prometheus' active targets: job → health ("up", "down", "unknown").</summary>
+    private async Task<Dictionary<string, string>> PrometheusTargetsAsync(HttpClient http)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{_prometheusPort}/api/v1/targets?state=active")));
+            return document.RootElement.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+                .ToDictionary(t => t.GetProperty("labels").GetProperty("job").GetString()!, t => t.GetProperty("health").GetString()!);
+        }
+        catch (HttpRequestException)
+        {
+            return [];
+        }
+    }
+
     private async Task<IReadOnlyList<string>> ComposeContainersAsync()
     {
         var ps = await DockerCli.RunAsync(
@@ -213,7 +256,7 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
 
     private async Task<string> LogsAsync(string service)
     {
-        var logs = (await ComposeAsync("--profile", "local", "logs", "--no-color", "--tail", "60", service)).Tail(60);
+        var logs = (await ComposeAsync("--profile", "local", "--profile", "observability", "logs", "--no-color", "--tail", "60", service)).Tail(60);
         var containers = string.Join(
             "\n",
             (await DockerCli.RunAsync("ps", "--all", "--format", "{{.Names}} {{.Status}}", "--filter", $"name={_project}")).StdOut);

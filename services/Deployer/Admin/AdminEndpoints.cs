@@ -1,13 +1,13 @@
 using Prometheus;
-using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
 
 /// <summary>
-/// The loopback admin API: status, metrics, and the few commands an operator needs. Every command needs the bearer
+/// The loopback admin API: the dashboard, status, metrics, and the few commands an operator needs. Every command needs the bearer
 /// token; <c>/status</c> and <c>/metrics</c> too unless <c>Deployer:Admin:OpenStatus</c>; <c>/healthz</c> (it only
-/// says "ok") never does. The Host and Origin rules (<see cref="AdminAccess.UseAdminRequestGuard"/>) cover them all.
+/// says "ok") never does, nor do the
+/// dashboard's static files (they hold no data: the page asks for the token and reads <c>/status</c> with it). The Host and Origin rules (<see cref="AdminAccess.UseAdminRequestGuard"/>) cover them all.
 /// </summary>
 public static class AdminEndpoints
 {
@@ -15,9 +15,14 @@ public static class AdminEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
+        var metrics = services.GetRequiredService<DeployerMetrics>();
+        var stateStore = services.GetRequiredService<StateStore>();
+        var deployerStatus = services.GetRequiredService<DeployerStatus>();
+        metrics.ObserveAtScrape(() => stateStore.Current.Quarantined.Count, () => deployerStatus.Snapshot.ActiveRolloutId is not null);
         endpoints.MapGet("/healthz", () => Results.Text("ok"));
         endpoints.MapGet("/status", GetStatus).RequireAdminTokenUnlessOpenStatus(services);
-        endpoints.MapMetrics("/metrics", services.GetRequiredService<DeployerMetrics>().Registry).RequireAdminTokenUnlessOpenStatus(services);
+        endpoints.MapMetrics("/metrics", metrics.Registry).RequireAdminTokenUnlessOpenStatus(services);
+        DashboardPage.LoadEmbedded().Map(endpoints);
         var commands = endpoints.MapGroup("").RequireAdminToken();
         commands.MapPost("/deploy", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.CheckNow, "check now"));
         commands.MapPost("/rollback", (DeployerWorker worker, ILogger<DeployerWorker> logger) => Command(worker, logger, DeployerCommand.Rollback, "roll back"));
@@ -26,39 +31,8 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, CancellationToken cancellationToken)
-    {
-        var snapshot = status.Snapshot;
-        var persisted = state.Current;
-        // Read now, not at the last tick: a rollout holds the loop, and its phase is what an operator asks about.
-        var slots = await strategy.DescribeAsync(cancellationToken).ConfigureAwait(false);
-        return Results.Json(new
-        {
-            trackedImage = snapshot.TrackedImage,
-            mode = snapshot.Mode,
-            paused = snapshot.Paused,
-            runningContainer = snapshot.RunningContainer,
-            runningDigest = snapshot.RunningDigest,
-            registryDigest = snapshot.RegistryDigest,
-            lastCheck = snapshot.LastCheck,
-            lastCheckResult = snapshot.LastCheckResult,
-            lastError = snapshot.LastError,
-            rolloutInProgress = snapshot.ActiveRolloutId is not null,
-            liveContainerHardened = snapshot.LiveHardened,
-            liveContainerHardeningDifferences = snapshot.LiveHardeningDifferences,
-            dockerDataRoot = new { freeBytes = snapshot.DiskFreeBytes, low = snapshot.DiskLow, checkedAt = snapshot.DiskCheckedAt },
-            lastRollout = persisted.LastRollout,
-            quarantined = persisted.Quarantined,
-            goodDigests = persisted.GoodDigests,
-            qualityGate = quality.Last,
-            strategy = slots.Strategy,
-            liveSlot = slots.LiveSlot,
-            candidateSlot = slots.CandidateSlot,
-            rolloutPhase = slots.RolloutPhase,
-            edge = slots.Edge,
-            crashLoop = snapshot.CrashLoop,
-        });
-    }
+    private static async Task<IResult> GetStatus(StatusReport report, CancellationToken cancellationToken) =>
+        Results.Json(await report.BuildAsync(cancellationToken).ConfigureAwait(false));
 
     private static IResult Command(DeployerWorker worker, ILogger logger, DeployerCommand command, string what)
     {

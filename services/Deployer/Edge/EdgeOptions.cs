@@ -75,6 +75,13 @@ public sealed class EdgeOptions
     [Range(1, 65535, ErrorMessage = "Deployer:Edge:ReadyContainerPort must be between 1 and 65535.")]
     public int ReadyContainerPort { get; set; } = 8080;
 
+    /// <summary>
+    /// Loopback port of HAProxy's built-in Prometheus exporter (<c>GET /metrics</c>: per-slot sessions, responses and
+    /// check states); 0, the default, leaves it out of the configuration.
+    /// </summary>
+    [Range(0, 65535, ErrorMessage = "Deployer:Edge:MetricsPort must be 0 (off) or a port between 1 and 65535.")]
+    public int MetricsPort { get; set; }
+
     /// <summary>Path of the readiness check on <see cref="ReadyContainerPort"/>; 200 means ready.</summary>
     [RegularExpression("^/[A-Za-z0-9/_.-]*$", ErrorMessage = "Deployer:Edge:ReadyPath must be an absolute path of URL-safe characters.")]
     public string ReadyPath { get; set; } = "/readyz";

@@ -89,6 +89,18 @@ public static class HaproxyConfig
             }
         }
 
+        if (options.MetricsPort != 0)
+        {
+            // Optional (Deployer:Edge:MetricsPort): HAProxy's built-in exporter, per-frontend, -backend and -server
+            // (slot) figures, on the host's loopback only; a scrape costs the edge one HTTP request.
+            Line();
+            Line("frontend metrics");
+            Line($"    bind 127.0.0.1:{options.MetricsPort.ToString(CultureInfo.InvariantCulture)}");
+            Line("    no log");
+            Line("    http-request use-service prometheus-exporter if { path /metrics }");
+            Line("    http-request deny");
+        }
+
         return text.ToString();
     }
 

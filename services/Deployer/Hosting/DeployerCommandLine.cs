@@ -5,7 +5,8 @@ namespace StudentPerformance.Deployer.Hosting;
 
 /// <summary>
 /// The deployer's command line: <c>run</c> (the default) starts the deployer, <c>probe</c> asks a running one for
-/// its health, <c>evaluate</c> runs the quality gate once (CI, before a push). Both have <c>--help</c>; a usage error names the option and exits 2.
+/// its health, <c>evaluate</c> runs the quality gate once (CI, before a push), <c>status</c> prints (or, with
+/// <c>--watch</c>, follows) what the dashboard shows. All have <c>--help</c>; a usage error names the option and exits 2.
 /// </summary>
 public static class DeployerCommandLine
 {
@@ -36,6 +37,7 @@ public static class DeployerCommandLine
         root.Add(run);
         root.Add(ProbeCommand.Create());
         root.Add(EvaluateCommand.Create());
+        root.Add(StatusCommand.Create());
         return root;
     }
 

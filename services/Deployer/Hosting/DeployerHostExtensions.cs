@@ -68,6 +68,7 @@ public static class DeployerHostExtensions
             : sp.GetRequiredService<RolloutPlan>());
         services.TryAddSingleton<DeployerWorker>();
         services.TryAddSingleton<AdminToken>();
+        services.TryAddSingleton<StatusReport>();
 
         // The lock is taken before the worker starts, so a second instance stops before touching anything.
         services.AddHostedService<HostLock>();

@@ -43,6 +43,48 @@ public sealed class DeployerMetrics
             new GaugeConfiguration { SuppressInitialValue = true });
         Bakes = factory.CreateCounter("deployer_bake_total", "Bakes after the health gate by result (passed, failed).", "result");
         LiveCrashLoop = factory.CreateGauge("deployer_live_crash_loop", "1 while the live container restarted Deployer:CrashLoop:MaxRestarts times within Deployer:CrashLoop:Window.");
+        // Every label value exported at 0 from the start: increase() cannot see a counter's first sample as a change.
+        foreach (var outcome in Enum.GetNames<RolloutOutcome>())
+        {
+            Rollouts.WithLabels(outcome);
+        }
+
+        foreach (var result in new[] { "ok", "no-tag", "error" })
+        {
+            Checks.WithLabels(result);
+        }
+
+        foreach (var result in new[] { "passed", "refused" })
+        {
+            QualityGate.WithLabels(result);
+        }
+
+        RegistryFailuresInARow = factory.CreateGauge("deployer_registry_check_failures_in_a_row", "Registry checks that failed since the last one that answered (0 after a success).");
+        LastSuccessfulCheck = factory.CreateGauge("deployer_registry_last_success_timestamp_seconds", "Unix time of the last registry check that answered (a digest or no such tag).",
+            new GaugeConfiguration { SuppressInitialValue = true });
+        Quarantined = factory.CreateGauge("deployer_quarantined_digests", "Digests in quarantine now (state.json).");
+        RolloutInProgress = factory.CreateGauge("deployer_rollout_in_progress", "1 while a rollout (or an operator's rollback) runs.");
+    }
+
+    /// <summary>Registry checks that failed since the last success; an alert fires after a few polls in a row.</summary>
+    public Gauge RegistryFailuresInARow { get; }
+
+    public Gauge LastSuccessfulCheck { get; }
+
+    public Gauge Quarantined { get; }
+
+    public Gauge RolloutInProgress { get; }
+
+    /// <summary>Sets the gauges read from state the worker does not own at each scrape.</summary>
+    public void ObserveAtScrape(Func<int> quarantined, Func<bool> rolloutInProgress)
+    {
+        ArgumentNullException.ThrowIfNull(quarantined);
+        ArgumentNullException.ThrowIfNull(rolloutInProgress);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            Quarantined.Set(quarantined());
+            RolloutInProgress.Set(rolloutInProgress() ? 1 : 0);
+        });
     }
 
     public Histogram EdgeSwitch { get; }

@@ -137,11 +137,14 @@ internal sealed class DeployerWorker(
         {
             digest = await registry.ResolveDigestAsync(image.Value.Tag, ct).ConfigureAwait(false);
             metrics.Checks.WithLabels(digest is null ? "no-tag" : "ok").Inc();
+            metrics.RegistryFailuresInARow.Set(0);
+            metrics.LastSuccessfulCheck.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
         }
         catch (Exception ex) when (ex is RegistryException or HttpRequestException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
         {
             metrics.Checks.WithLabels("error").Inc();
             metrics.RegistryErrors.Inc();
+            metrics.RegistryFailuresInARow.Inc();
             Log.RegistryCheckFailed(logger, ex.Message);
             status.Update(s => s with { LastCheck = time.GetUtcNow(), LastCheckResult = "registry error", LastError = $"registry: {ex.Message}" });
             await PublishAsync(current, registryDigest: status.Snapshot.RegistryDigest, ct).ConfigureAwait(false);

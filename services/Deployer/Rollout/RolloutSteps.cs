@@ -41,24 +41,37 @@ internal sealed class RolloutSteps(
     {
         var run = new RolloutRun(NewRolloutId(), digest, kind, time);
         Log.RolloutStarted(logger, run.Id, kind, registry.ImageName, digest);
+        state.History.Begin(run.Id, run.Digest, run.Kind, run.StartedAt);
         return run;
     }
 
-    public RolloutRun Resume(string digest) => new(NewRolloutId(), digest, RolloutKinds.Resume, time);
+    public RolloutRun Resume(string digest)
+    {
+        var run = new RolloutRun(NewRolloutId(), digest, RolloutKinds.Resume, time);
+        state.History.Begin(run.Id, run.Digest, run.Kind, run.StartedAt);
+        return run;
+    }
 
     /// <summary>Runs one named step, logging its start, its end and its duration.</summary>
     public async Task StepAsync(RolloutRun run, string step, Func<RolloutRun, CancellationToken, Task> action, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         Log.StepStarted(logger, run.Id, step);
+        state.History.StepStarted(run.Id, step, time.GetUtcNow());
         try
         {
             await action(run, ct).ConfigureAwait(false);
             Log.StepFinished(logger, run.Id, step, time.GetElapsedTime(started).TotalMilliseconds);
+            state.History.StepEnded(run.Id, step, time.GetElapsedTime(started), error: null);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            Log.StepFailed(logger, run.Id, step, time.GetElapsedTime(started).TotalMilliseconds, ex.Message);
+            if (ex is not OperationCanceledException)
+            {
+                Log.StepFailed(logger, run.Id, step, time.GetElapsedTime(started).TotalMilliseconds, ex.Message);
+            }
+
+            state.History.StepEnded(run.Id, step, time.GetElapsedTime(started), ex is OperationCanceledException ? "cancelled" : ex.Message);
             throw;
         }
     }
@@ -324,7 +337,7 @@ internal sealed class RolloutSteps(
             // The record is still logged and sent; /status shows the previous one until the disk takes writes again.
             Log.StateNotWritten(logger, run.Id, ex.Message);
         }
-
+        state.History.Finished(record);
         Log.RolloutFinished(logger, run.Id, outcome, record.Duration.TotalMilliseconds, record.Downtime?.TotalMilliseconds, detail);
         await notifier.PublishAsync(record, registry.ImageName, ct).ConfigureAwait(false);
         return record;

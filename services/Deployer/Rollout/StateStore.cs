@@ -92,7 +92,11 @@ internal sealed class StateStore
         _file = file ?? new DurableStateFile(options.Value.StateDirectory);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<StateStore>.Instance;
         _state = Load();
+        History = new RolloutHistory(options.Value.StateDirectory);
     }
+
+    /// <summary>The recent rollouts with their steps (rollouts.json beside state.json).</summary>
+    public RolloutHistory History { get; }
 
     /// <summary>True when neither the file nor its last good copy could be read at start: the state was rebuilt.</summary>
     public bool Rebuilt { get; private set; }

@@ -10,6 +10,7 @@ public static class ImageBuild
     public const string PredictorDockerfile = "Dockerfile.predictor";
     public const string DeployerDockerfile = "Dockerfile.deployer";
     public const string EdgeDockerfile = "Dockerfile.edge";
+    public const string PrometheusDockerfile = "Dockerfile.prometheus";
 
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
 
@@ -124,6 +125,19 @@ public static class ImageBuild
             var image => new Dictionary<string, string> { ["BASE_IMAGE"] = image },
         };
         (await BuildAsync(EdgeDockerfile, tag, args)).EnsureSuccess();
+        return tag;
+    }
+
+    /// <summary>Builds the observability profile's Prometheus on the same Debian base as the edge.</summary>
+    public static async Task<string> BuildPrometheusAsync(string tag)
+    {
+        var args = Environment.GetEnvironmentVariable("DEBIAN_IMAGE") switch
+        {
+            null => new Dictionary<string, string> { ["BASE_IMAGE"] = "local/debian:bookworm" },
+            "" => null,
+            var image => new Dictionary<string, string> { ["BASE_IMAGE"] = image },
+        };
+        (await BuildAsync(PrometheusDockerfile, tag, args)).EnsureSuccess();
         return tag;
     }
 }

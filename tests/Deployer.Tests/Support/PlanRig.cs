@@ -183,7 +183,7 @@ internal sealed class PlanRig : IDisposable
     public DeployerWorker Worker(DeployerMode mode, DeployerStatus status) => new(
         BlueGreen,
         Steps,
-        new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, NullLogger<RolloutNotifier>.Instance),
+        new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, Time, NullLogger<RolloutNotifier>.Instance),
         Engine,
         Registry,
         Options.Create(new DeployerOptions { Mode = mode, StateDirectory = _stateDirectory }),

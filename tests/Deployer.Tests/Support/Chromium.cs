@@ -1,0 +1,82 @@
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace Deployer.Tests.Support;
+
+/// <summary>
+/// Headless Chromium (Debian's chromium and chromedriver, scripts/setup-host.sh) that can reach nothing but loopback,
+/// with a private profile removed on dispose. Screenshots go to artifacts/screenshots/.
+/// </summary>
+public sealed class Chromium : IDisposable
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string ChromedriverPath = "/usr/bin/chromedriver";
+    private readonly DirectoryInfo _profile = Directory.CreateTempSubdirectory("deployer-chromium-");
+
+    public Chromium(int width, int height)
+    {
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ChromedriverPath)!, Path.GetFileName(ChromedriverPath));
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        var options = new ChromeOptions { BinaryLocation = ChromiumPath };
+        options.AddArguments(
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--disable-domain-reliability",
+            "--no-default-browser-check",
+            "--hide-scrollbars",
+            // No host name resolves: only the loopback deployer is reachable, so a CDN reference would fail to load.
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            $"--window-size={width},{height}",
+            $"--user-data-dir={_profile.FullName}");
+        Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    public ChromeDriver Driver { get; }
+
+    public static string ScreenshotDirectory => Path.Combine(PredictorImages.RepositoryRoot, "artifacts", "screenshots");
+
+    /// <summary>The text of the element with <paramref name="id"/>, or null while it is missing.</summary>
+    public string? Text(string id)
+    {
+        try
+        {
+            return Driver.FindElement(By.Id(id)).Text;
+        }
+        catch (Exception ex) when (ex is NoSuchElementException or StaleElementReferenceException)
+        {
+            return null;
+        }
+    }
+
+    public IReadOnlyList<IWebElement> All(string css) => Driver.FindElements(By.CssSelector(css));
+
+    public string Save(string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        var path = Path.Combine(ScreenshotDirectory, name);
+        Driver.GetScreenshot().SaveAsFile(path);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        Driver.Quit();
+        Driver.Dispose();
+        try
+        {
+            _profile.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // Chromium may still hold a lock file for a moment; a leftover temp profile is harmless.
+        }
+    }
+}
