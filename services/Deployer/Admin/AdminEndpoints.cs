@@ -1,5 +1,7 @@
 using Prometheus;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
@@ -20,12 +22,13 @@ public static class AdminEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, CancellationToken cancellationToken)
+    private static async Task<IResult> GetStatus(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, IFleetGate fleet, IImageRegistry registry, CancellationToken cancellationToken)
     {
         var snapshot = status.Snapshot;
         var persisted = state.Current;
         // Read now, not at the last tick: a rollout holds the loop, and its phase is what an operator asks about.
         var slots = await strategy.DescribeAsync(cancellationToken).ConfigureAwait(false);
+        var fleetView = await fleet.DescribeAsync(registry.ImageName, snapshot.RegistryDigest, cancellationToken).ConfigureAwait(false);
         return Results.Json(new
         {
             trackedImage = snapshot.TrackedImage,
@@ -51,6 +54,7 @@ public static class AdminEndpoints
             rolloutPhase = slots.RolloutPhase,
             edge = slots.Edge,
             crashLoop = snapshot.CrashLoop,
+            fleet = fleetView,
         });
     }
 
