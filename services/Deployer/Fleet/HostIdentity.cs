@@ -11,12 +11,11 @@ public interface IHostIdentity
 
 /// <summary>
 /// <c>Deployer:Fleet:HostId</c> when it is set; otherwise the EC2 instance id from IMDSv2 (a session token first,
-/// then the instance id with it), asked once and kept.
+/// then the instance id with it), asked once and kept; each within <c>Deployer:Fleet:CallTimeout</c>.
 /// </summary>
 internal sealed class HostIdentity(IHttpClientFactory httpClients, IOptions<FleetOptions> options) : IHostIdentity, IDisposable
 {
     public const string HttpClientName = "imds";
-    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(2);
     private readonly SemaphoreSlim _once = new(1, 1);
     private string? _hostId;
 
@@ -44,7 +43,7 @@ internal sealed class HostIdentity(IHttpClientFactory httpClients, IOptions<Flee
     {
         var root = new Uri(options.Value.MetadataUrl.TrimEnd('/') + "/");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(MetadataTimeout);
+        deadline.CancelAfter(options.Value.CallTimeout);
         using var client = httpClients.CreateClient(HttpClientName);
         try
         {

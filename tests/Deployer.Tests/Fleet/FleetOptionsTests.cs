@@ -74,7 +74,7 @@ public class FleetOptionsTests
     public async Task GetHostId_Imdsv2_AsksForATokenThenTheInstanceId()
     {
         await using var imds = await ImdsStandIn.StartAsync("i-0123456789abcdef0");
-        using var identity = new HostIdentity(new CountingClients(), Options.Create(new FleetOptions { MetadataUrl = imds.Url }));
+        using var identity = new HostIdentity(new CountingClients(), Options.Create(new FleetOptions { MetadataUrl = imds.Url, CallTimeout = TimeSpan.FromSeconds(30) }));
 
         var first = await identity.GetHostIdAsync(CancellationToken.None);
         var second = await identity.GetHostIdAsync(CancellationToken.None);
