@@ -127,9 +127,9 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
             ["Deployer:Fleet:Region"] = "eu-west-1",
             ["Deployer:Fleet:ServiceUrl"] = dynalite.Server.ServiceUrl,
             ["Deployer:Fleet:HostId"] = hostId,
-            ["Deployer:Fleet:LeaseDuration"] = "00:00:08",
-            ["Deployer:Fleet:RenewInterval"] = "00:00:02",
-            ["Deployer:Fleet:CallTimeout"] = "00:00:01.500",
+            ["Deployer:Fleet:LeaseDuration"] = "00:00:15",
+            ["Deployer:Fleet:RenewInterval"] = "00:00:05",
+            ["Deployer:Fleet:CallTimeout"] = "00:00:04",
             // dynalite checks that requests are signed, not by whom; nothing here can reach AWS.
             ["AWS_ACCESS_KEY_ID"] = "fleet-e2e",
             ["AWS_SECRET_ACCESS_KEY"] = "fleet-e2e-secret",

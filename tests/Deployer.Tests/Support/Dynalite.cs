@@ -93,8 +93,13 @@ public sealed class Dynalite : IAsyncDisposable
     }
 
     /// <summary>A client with dummy credentials (dynalite checks the signature's form, not the key).</summary>
-    public AmazonDynamoDBClient Client() =>
-        FleetServiceCollectionExtensions.CreateClient(Options(), new BasicAWSCredentials("fleet-test", "fleet-test-secret"));
+    public AmazonDynamoDBClient Client()
+    {
+        // Generous: on a loaded machine a call that times out here may still land (and its retry then fails).
+        var options = Options();
+        options.CallTimeout = TimeSpan.FromSeconds(30);
+        return FleetServiceCollectionExtensions.CreateClient(options, new BasicAWSCredentials("fleet-test", "fleet-test-secret"));
+    }
 
     /// <summary>Fleet options pointing at this server and a table (created by <see cref="CreateTableAsync"/>).</summary>
     public FleetOptions Options(string table = "fleet", string hostId = "host-a") => new()
@@ -114,13 +119,20 @@ public sealed class Dynalite : IAsyncDisposable
     {
         name ??= $"fleet-{Guid.NewGuid():N}"[..20];
         using var client = Client();
-        await client.CreateTableAsync(new CreateTableRequest
+        try
         {
-            TableName = name,
-            AttributeDefinitions = [new AttributeDefinition(DynamoDbFleetStore.PartitionKey, ScalarAttributeType.S)],
-            KeySchema = [new KeySchemaElement(DynamoDbFleetStore.PartitionKey, KeyType.HASH)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
+            await client.CreateTableAsync(new CreateTableRequest
+            {
+                TableName = name,
+                AttributeDefinitions = [new AttributeDefinition(DynamoDbFleetStore.PartitionKey, ScalarAttributeType.S)],
+                KeySchema = [new KeySchemaElement(DynamoDbFleetStore.PartitionKey, KeyType.HASH)],
+                BillingMode = BillingMode.PAY_PER_REQUEST,
+            });
+        }
+        catch (ResourceInUseException)
+        {
+            // The SDK's retry of a create that did land: the name is unique to this call.
+        }
         var started = Stopwatch.StartNew();
         while ((await client.DescribeTableAsync(name)).Table.TableStatus != TableStatus.ACTIVE)
         {
