@@ -180,7 +180,7 @@ internal sealed class FleetCoordinator(
             _claim = claim;
         }
 
-        Log.Claimed(logger, hostId, digest, claim.Version);
+        Log.Claimed(logger, hostId, digest, claim.Version, record?.Holder ?? "none");
         await events.PublishAsync(new FleetEvent("claimed", image, digest, hostId, record?.Holder is { } previous && previous != hostId
             ? $"took over from {previous}, whose lease ran out"
             : "canary"), cancellationToken).ConfigureAwait(false);

@@ -3,8 +3,8 @@ namespace StudentPerformance.Deployer.Fleet;
 // Event ids 1200-1219 belong to the fleet.
 internal static partial class Log
 {
-    [LoggerMessage(1200, LogLevel.Information, "Fleet: {HostId} claimed {Digest} as the canary (record version {Version})")]
-    public static partial void Claimed(ILogger logger, string hostId, string digest, long version);
+    [LoggerMessage(1200, LogLevel.Information, "Fleet: {HostId} claimed {Digest} as the canary (record version {Version}, previous holder {Previous})")]
+    public static partial void Claimed(ILogger logger, string hostId, string digest, long version, string previous);
 
     [LoggerMessage(1201, LogLevel.Information, "Fleet: {Digest} waits for the canary {Holder}")]
     public static partial void Waiting(ILogger logger, string digest, string holder);

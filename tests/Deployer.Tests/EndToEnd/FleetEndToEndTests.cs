@@ -71,7 +71,8 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
         await WaitAsync(async () => (await Task.WhenAll(hosts.Select(h => h.QuarantinedAsync()))).All(q => q.Contains(bad)), "all three to quarantine the dying image", hosts);
         var refused = await RecordAsync(hosts[0], bad);
         Assert.Equal("Refused", refused.GetProperty("verdict").GetString());
-        Assert.Contains("bake", refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        // It dies 20 s after its start: in the bake, or in the gate when this machine is slow to make it SERVING.
+        Assert.Matches("^(bake failed|health gate failed)", refused.GetProperty("reason").GetString());
         var badCanary = refused.GetProperty("verdictBy").GetString()!;
         foreach (var host in hosts.Where(h => h.HostId != badCanary))
         {
@@ -100,7 +101,7 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
         await WaitAsync(async () => (await RecordOrNullAsync(survivors[0], v2))?.GetProperty("verdict").GetString() == "Baked", "another host to claim and bake v2", survivors);
         var takenOver = await RecordAsync(survivors[0], v2);
         Assert.NotEqual(holder.HostId, takenOver.GetProperty("verdictBy").GetString());
-        Assert.True(survivors.Any(h => h.Logs.Contains($"took over from {holder.HostId}")), string.Join("\n---\n", survivors.Select(h => h.Logs.Text)));
+        Assert.True(survivors.Any(h => h.Logs.Contains($"previous holder {holder.HostId})")), string.Join("\n---\n", survivors.Select(h => h.Logs.Text)));
 
         var restarted = Start(holder.HostId, holder);
         FleetMember[] all = [.. survivors, restarted];
