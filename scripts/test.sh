@@ -122,18 +122,51 @@ infra_policies_doc() {
   fi
 }
 
-run_tests() {
-  local project rc=0
+# The test projects run side by side (most of their time is spent waiting on containers, not on the CPU), each
+# Deployer.Tests shard in its own process. Tests that restart the Docker daemon stop every container on the engine,
+# so they run alone, after everything else. Each shard's output goes to its own log, printed when it ends.
+# shard: "name|project|filter" (an empty filter runs the whole project).
+EXCLUSIVE_FILTER='FullyQualifiedName~DaemonRestartEndToEndTests'
+test_shards() {
+  local project name
   for project in $(grep -o 'tests/[^"]*\.csproj' StudentPerformance.slnx); do
     [[ $project == "$INFRA_TESTS" ]] && continue # its own step, "infra tests"
-    local name
     name=$(basename "$project" .csproj)
-    printf -- '--- %s\n' "$name"
-    # Each project builds itself (incremental after the solution build), so one project that does not compile
-    # does not hide the results of the others.
-    dotnet test "$project" --nologo \
-      --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" \
-      --blame-hang-timeout 15m || rc=1
+    if [[ $name == Deployer.Tests ]]; then
+      echo "$name.Unit|$project|FullyQualifiedName!~.EndToEnd."
+      echo "$name.EndToEnd|$project|FullyQualifiedName~.EndToEnd.&$(negate "$EXCLUSIVE_FILTER")"
+    else
+      echo "$name|$project|"
+    fi
+  done
+}
+negate() { echo "${1/\~/!~}"; }
+
+run_shard() {
+  local name=$1 project=$2 filter=$3
+  local -a args=("$project" --nologo --no-build
+    --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" --blame-hang-timeout 15m)
+  [[ -n $filter ]] && args+=(--filter "$filter")
+  dotnet test "${args[@]}"
+}
+
+run_tests() {
+  local rc=0 shard name project filter started
+  local -a names=() pids=()
+  while IFS='|' read -r name project filter; do
+    printf -- '--- %s: started\n' "$name"
+    run_shard "$name" "$project" "$filter" >"$RESULTS/$name.log" 2>&1 &
+    names+=("$name") pids+=($!)
+  done < <(test_shards)
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || rc=1
+    printf -- '\n--- %s\n' "${names[$i]}"
+    cat "$RESULTS/${names[$i]}.log"
+  done
+  # Alone, after the others: restarting the daemon would stop their containers.
+  printf -- '\n--- Deployer.Tests.DaemonRestart\n'
+  run_shard Deployer.Tests.DaemonRestart tests/Deployer.Tests/Deployer.Tests.csproj "$EXCLUSIVE_FILTER" || rc=1
+  for name in "${names[@]}" Deployer.Tests.DaemonRestart; do
     [[ -f $RESULTS/$name.trx ]] || { echo "$name: no results (did not run)"; failed_steps+=("$name: no results"); rc=1; }
   done
   return $rc
