@@ -162,16 +162,16 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
             {
                 return await condition();
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                return false; // a deployer still starting its admin endpoint
+                return false; // a deployer still starting its admin endpoint, or too slow to answer on a loaded machine
             }
         }, Long, what, () => string.Join("\n--- ", hosts.Select(h => $"{h.HostId}:\n{h.Logs.Text}")));
 
     /// <summary>One deployer process of the fleet and what identifies it.</summary>
     private sealed class FleetMember(string hostId, string containerName, int port, int adminPort, string stateDirectory) : IDisposable
     {
-        private readonly HttpClient _http = new() { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        private readonly HttpClient _http = new() { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(30) };
 
         public string HostId { get; } = hostId;
 
