@@ -151,6 +151,8 @@ internal static class EdgeMode
                 GreenPorts = [$"{Free()}:{GrpcPort}", $"{Free()}:{HttpPort}"],
                 CheckInterval = TimeSpan.FromMilliseconds(500),
                 DrainTimeout = TimeSpan.FromSeconds(10),
+                // The slots are processes on the host's loopback here, not containers (bench rollout measures those).
+                SlotNetwork = "",
             };
             _layout = EdgeLayout.Create(
                 [new PortBinding("127.0.0.1", _edgeGrpcPort, GrpcPort), new PortBinding("127.0.0.1", Free(), HttpPort)],

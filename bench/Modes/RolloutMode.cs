@@ -135,10 +135,11 @@ internal static class RolloutMode
             if (await rig.LiveSlotAsync(cancellationToken).ConfigureAwait(false) is { } slot)
             {
                 var direct = rig.SlotAddress(slot);
+                var container = rig.SlotContainerAddress(slot);
                 var pid = await DeployerRig.ContainerPidAsync(rig.SlotContainer(slot)).ConfigureAwait(false);
-                Console.WriteLine($"Predict through the edge ({publicAddress}) vs direct to the live slot {slot} ({direct})");
-                throughput = requests > 0 ? await EdgeVersusDirect.ThroughputAsync(publicAddress, direct, pid, rig.Work, requests, rounds, cancellationToken).ConfigureAwait(false) : null;
-                latency = latencySeconds > TimeSpan.Zero ? await EdgeVersusDirect.LatencyAsync(publicAddress, direct, pid, latencySeconds, rounds, cancellationToken).ConfigureAwait(false) : null;
+                Console.WriteLine($"Predict through the edge ({publicAddress}) vs direct to the live slot {slot} ({container?.ToString() ?? "no container address"} and its published port {direct})");
+                throughput = requests > 0 ? await EdgeVersusDirect.ThroughputAsync(publicAddress, direct, pid, rig.Work, requests, rounds, cancellationToken, container).ConfigureAwait(false) : null;
+                latency = latencySeconds > TimeSpan.Zero ? await EdgeVersusDirect.LatencyAsync(publicAddress, direct, pid, latencySeconds, rounds, cancellationToken, container).ConfigureAwait(false) : null;
             }
             else
             {

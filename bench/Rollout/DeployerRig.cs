@@ -124,6 +124,9 @@ internal sealed partial class DeployerRig : IAsyncDisposable
             env["Deployer__Edge__Name"] = rig.EdgeName;
             env["Deployer__Edge__ConfigDirectory"] = Path.Combine(rig.Work, "edge");
             env["Deployer__Edge__RuntimeApi"] = $"127.0.0.1:{RepoPaths.FreePort()}";
+            // The slots' own network, a /29 of its own (another run or test may hold another one).
+            env["Deployer__Edge__SlotNetwork"] = $"{rig.Prefix}-slots";
+            env["Deployer__Edge__SlotSubnet"] = $"10.213.{Random.Shared.Next(128, 256)}.{Random.Shared.Next(32) * 8}/29";
             foreach (var slot in new[] { "Blue", "Green" })
             {
                 var grpc = RepoPaths.FreePort();
@@ -169,6 +172,20 @@ internal sealed partial class DeployerRig : IAsyncDisposable
     public Uri SlotAddress(string slot) => new($"http://127.0.0.1:{_slotGrpcPorts[slot]}");
 
     public string SlotContainer(string slot) => $"{Prefix}-{slot}";
+
+    /// <summary>
+    /// The slot's gRPC port at its address on the slots' network, where the edge reaches it (no proxy at all); null
+    /// when the deployer's settings put the slots on no network (<c>Deployer__Edge__SlotNetwork</c> empty).
+    /// </summary>
+    public Uri? SlotContainerAddress(string slot)
+    {
+        var network = EdgeSlotNetwork.Create(new EdgeOptions
+        {
+            SlotNetwork = Env.GetValueOrDefault("Deployer__Edge__SlotNetwork") ?? "",
+            SlotSubnet = Env.GetValueOrDefault("Deployer__Edge__SlotSubnet") ?? "",
+        });
+        return network is null || !EdgeSlots.TryParse(slot, out var parsed) ? null : new Uri($"http://{network.Address(parsed)}:{GrpcContainerPort}");
+    }
 
     public void StartDeployer()
     {
@@ -409,6 +426,11 @@ internal sealed partial class DeployerRig : IAsyncDisposable
         foreach (var image in references.Append(Tagged).Concat(_builtImages).Distinct())
         {
             await StartupMode.DockerAsync(["rmi", image], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
+        }
+
+        if (Env.GetValueOrDefault("Deployer__Edge__SlotNetwork") is { Length: > 0 } network)
+        {
+            await StartupMode.DockerAsync(["network", "rm", network], CancellationToken.None, throwOnError: false).ConfigureAwait(false);
         }
 
         _registry?.Dispose();

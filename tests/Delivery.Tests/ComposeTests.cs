@@ -29,10 +29,15 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
     private readonly int _runtimeApiPort = DockerCli.FreePort();
     private readonly int[] _slotPorts = [DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort(), DockerCli.FreePort()];
 
+    // The slots' network and a /29 of its own: another test's deployer may hold the default one.
+    private readonly string _slotSubnet = $"10.213.{Random.Shared.Next(128, 256)}.{Random.Shared.Next(32) * 8}/29";
+
     /// <summary>The deployer's containers (edge and slots) are named after the project, so they can be found and removed.</summary>
     private string PredictorName => _project + "-predictor";
 
     private string EdgeName => _project + "-edge";
+
+    private string SlotNetwork => _project + "-slots";
 
     public async Task InitializeAsync()
     {
@@ -113,6 +118,8 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             await DockerCli.RunAsync("rm", "--force", name);
         }
 
+        await DockerCli.RunAsync("network", "rm", SlotNetwork);
+
         var pulled = await DockerCli.RunAsync(
             "image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}} {{.Repository}}:{{.Tag}}",
             "--filter", $"reference=127.0.0.1:{_registryPort}/*");
@@ -146,6 +153,8 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             ["SLOT_BLUE_HTTP_PORT"] = Port(_slotPorts[1]),
             ["SLOT_GREEN_GRPC_PORT"] = Port(_slotPorts[2]),
             ["SLOT_GREEN_HTTP_PORT"] = Port(_slotPorts[3]),
+            ["SLOT_NETWORK"] = SlotNetwork,
+            ["SLOT_SUBNET"] = _slotSubnet,
             ["DEPLOYER_BAKE_TIME"] = "00:00:00",
             ["REGISTRY_PORT"] = Port(_registryPort),
             ["DEPLOYER_ADMIN_PORT"] = Port(_adminPort),

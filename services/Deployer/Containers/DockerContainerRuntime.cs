@@ -109,6 +109,11 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
 
     private async Task<string> CreateContainerAsync(ContainerSpec spec, CancellationToken ct)
     {
+        if (spec.Network is { } network)
+        {
+            await EnsureNetworkAsync(network, ct).ConfigureAwait(false);
+        }
+
         var exposed = spec.Ports.ToDictionary(p => Port(p.ContainerPort), _ => new EmptyStruct());
         var bindings = spec.Ports
             .GroupBy(p => Port(p.ContainerPort))
@@ -133,7 +138,7 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 RestartPolicy = new RestartPolicy { Name = ParseRestartPolicy(spec.RestartPolicy) },
                 Memory = spec.MemoryBytes,
                 NanoCPUs = spec.NanoCpus,
-                NetworkMode = spec.NetworkMode,
+                NetworkMode = spec.Network?.Name ?? spec.NetworkMode,
                 Binds = spec.Binds?.ToList(),
                 ReadonlyRootfs = hardening.ReadOnlyRootFs,
                 Tmpfs = hardening.Tmpfs.Count == 0 ? null : new Dictionary<string, string>(hardening.Tmpfs),
@@ -144,8 +149,90 @@ internal sealed class DockerContainerRuntime : IContainerRuntime, IDisposable
                 // Null leaves the engine's default driver (daemon.json) in place.
                 LogConfig = hardening.LogDriver.Length == 0 ? null : new LogConfig { Type = hardening.LogDriver, Config = new Dictionary<string, string>(hardening.LogOptions) },
             },
+            NetworkingConfig = spec.Network is { } fixedAddress
+                ? new NetworkingConfig
+                {
+                    EndpointsConfig = new Dictionary<string, EndpointSettings>
+                    {
+                        [fixedAddress.Name] = new() { IPAMConfig = new EndpointIPAMConfig { IPv4Address = fixedAddress.IPv4Address } },
+                    },
+                }
+                : null,
         }, ct).ConfigureAwait(false);
         return created.ID;
+    }
+
+    public Task<bool> ConnectNetworkAsync(string name, ContainerNetwork network, CancellationToken cancellationToken) =>
+        CallAsync(_pipeline, "connect container to network", async ct =>
+        {
+            ContainerInspectResponse container;
+            try
+            {
+                container = await _client.Containers.InspectContainerAsync(name, ct).ConfigureAwait(false);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                return false;
+            }
+
+            if (container.NetworkSettings?.Networks?.ContainsKey(network.Name) == true)
+            {
+                return true;
+            }
+
+            await EnsureNetworkAsync(network, ct).ConfigureAwait(false);
+            await _client.Networks.ConnectNetworkAsync(network.Name, new NetworkConnectParameters
+            {
+                Container = container.ID,
+                EndpointConfig = new EndpointSettings { IPAMConfig = new EndpointIPAMConfig { IPv4Address = network.IPv4Address } },
+            }, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Creates the bridge network when it is missing (labelled as the deployer's). An existing one must have the
+    /// subnet: a fixed address outside it cannot be given, and the engine's own error would not say why.
+    /// </summary>
+    private async Task EnsureNetworkAsync(ContainerNetwork network, CancellationToken ct)
+    {
+        NetworkResponse? existing;
+        try
+        {
+            existing = await _client.Networks.InspectNetworkAsync(network.Name, ct).ConfigureAwait(false);
+        }
+        catch (DockerNetworkNotFoundException)
+        {
+            existing = null;
+        }
+
+        if (existing is null)
+        {
+            try
+            {
+                await _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+                {
+                    Name = network.Name,
+                    Driver = "bridge",
+                    CheckDuplicate = true,
+                    IPAM = new IPAM { Config = [new IPAMConfig { Subnet = network.Subnet }] },
+                    Labels = new Dictionary<string, string> { [ContainerLabels.Managed] = "true" },
+                }, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Created meanwhile (a retried attempt): check it as an existing one.
+                existing = await _client.Networks.InspectNetworkAsync(network.Name, ct).ConfigureAwait(false);
+            }
+        }
+
+        var subnets = existing.IPAM?.Config?.Select(c => c.Subnet).ToList() ?? [];
+        if (!subnets.Contains(network.Subnet, StringComparer.Ordinal))
+        {
+            throw new ContainerRuntimeException(
+                $"network '{network.Name}' exists with subnet {string.Join(", ", subnets)}, not {network.Subnet}: remove it or change the setting that names {network.Subnet}",
+                isTransient: false);
+        }
     }
 
     /// <summary>The hardening as the engine reports it, in the spellings <see cref="ContainerHardening"/> compares.</summary>

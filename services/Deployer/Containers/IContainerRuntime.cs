@@ -29,6 +29,12 @@ public interface IContainerRuntime
     /// <summary>Renames a container. False when it does not exist.</summary>
     Task<bool> RenameAsync(string name, string newName, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Attaches a container (running or not) to <paramref name="network"/> at its fixed address, creating the network
+    /// when it is missing; a container already on it stays as it is. False when the container does not exist.
+    /// </summary>
+    Task<bool> ConnectNetworkAsync(string name, ContainerNetwork network, CancellationToken cancellationToken);
+
     /// <summary>Force-removes a container. False when it does not exist.</summary>
     Task<bool> RemoveAsync(string name, CancellationToken cancellationToken);
 
@@ -94,12 +100,24 @@ public sealed record ContainerSpec(
     IReadOnlyList<string>? Binds = null)
 {
     /// <summary>
+    /// A user-defined bridge network to attach the container to at a fixed address, instead of
+    /// <see cref="NetworkMode"/>; the runtime creates the network when it is missing. Null: no such network.
+    /// </summary>
+    public ContainerNetwork? Network { get; init; }
+
+    /// <summary>
     /// Read-only root, tmpfs, capabilities, no-new-privileges, pids limit and log rotation.
     /// <see cref="ContainerSpecFactory"/> sets it from <c>Deployer:Container:Hardening</c>; a spec made
     /// elsewhere is still hardened, with the defaults.
     /// </summary>
     public ContainerHardening Hardening { get; init; } = ContainerHardening.Default;
 }
+
+/// <summary>
+/// A bridge network <paramref name="Name"/> with IPv4 <paramref name="Subnet"/> (CIDR), and the container's fixed
+/// <paramref name="IPv4Address"/> on it.
+/// </summary>
+public sealed record ContainerNetwork(string Name, string Subnet, string IPv4Address);
 
 public sealed record ImageInfo(string Id, IReadOnlyList<string> RepoTags, IReadOnlyList<string> RepoDigests, DateTimeOffset Created, long Size);
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using StudentPerformance.Deployer.Containers;
 
 namespace StudentPerformance.Deployer.Edge;
@@ -60,13 +62,76 @@ public sealed record EdgeRoute(int ContainerPort, EdgeProtocol Protocol, IReadOn
     public int SlotPort(EdgeSlot slot) => slot == EdgeSlot.Blue ? BluePort : GreenPort;
 }
 
+/// <summary>
+/// The slots' own network (<c>Deployer:Edge:SlotNetwork</c>): each slot sits at a fixed address on it, which the edge
+/// (host networking) reaches directly, without docker's userland proxy.
+/// </summary>
+public sealed record EdgeSlotNetwork(string Name, string Subnet, IPAddress BlueAddress, IPAddress GreenAddress)
+{
+    public IPAddress Address(EdgeSlot slot) => slot == EdgeSlot.Blue ? BlueAddress : GreenAddress;
+
+    /// <summary>The container's attachment: this network, at the slot's address.</summary>
+    public ContainerNetwork For(EdgeSlot slot) => new(Name, Subnet, Address(slot).ToString());
+
+    /// <summary>
+    /// The network of <paramref name="options"/>, or null when <c>Deployer:Edge:SlotNetwork</c> is empty. Throws
+    /// <see cref="ArgumentException"/> naming <c>Deployer:Edge:SlotSubnet</c> when it is not an IPv4 /29 or larger.
+    /// </summary>
+    public static EdgeSlotNetwork? Create(EdgeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrEmpty(options.SlotNetwork))
+        {
+            return null;
+        }
+
+        if (!IPNetwork.TryParse(options.SlotSubnet, out var subnet) || subnet.BaseAddress.AddressFamily != AddressFamily.InterNetwork || subnet.PrefixLength > 29
+            || subnet.ToString() != options.SlotSubnet)
+        {
+            throw new ArgumentException($"Deployer:Edge:SlotSubnet '{options.SlotSubnet}' must be an IPv4 network of at least 8 addresses written as its first address and prefix, such as 10.213.47.0/29 (Deployer:Edge:SlotNetwork is '{options.SlotNetwork}').", nameof(options));
+        }
+
+        var first = subnet.BaseAddress.GetAddressBytes();
+        IPAddress Nth(int n)
+        {
+            var bytes = (byte[])first.Clone();
+            bytes[3] += (byte)n;
+            return new IPAddress(bytes);
+        }
+
+        // .1 is the gateway docker gives the bridge itself.
+        return new EdgeSlotNetwork(options.SlotNetwork, subnet.ToString(), Nth(2), Nth(3));
+    }
+}
+
 /// <summary>Everything the edge's configuration says: the routes, where each slot is checked, and the live slot.</summary>
 public sealed record EdgeLayout(IReadOnlyList<EdgeRoute> Routes, int BlueReadyPort, int GreenReadyPort, EdgeSlot Live)
 {
-    /// <summary>Slots listen here; they publish their ports on the host's loopback only.</summary>
+    /// <summary>Slots publish their ports here, on the host's loopback only.</summary>
     public const string SlotHost = "127.0.0.1";
 
+    /// <summary>
+    /// Where the edge reaches the slots: their addresses on this network (container ports), or, when null, their
+    /// loopback ports on <see cref="SlotHost"/>.
+    /// </summary>
+    public EdgeSlotNetwork? Network { get; init; }
+
+    /// <summary>The container port the edge's checks ask for readiness, when it reaches slots on <see cref="Network"/>.</summary>
+    public int ReadyContainerPort { get; init; }
+
     public int ReadyPort(EdgeSlot slot) => slot == EdgeSlot.Blue ? BlueReadyPort : GreenReadyPort;
+
+    /// <summary>The <c>address:port</c> the edge sends a route's calls to in <paramref name="slot"/>.</summary>
+    public string ServerAddress(EdgeRoute route, EdgeSlot slot)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return Network is { } network
+            ? $"{network.Address(slot)}:{route.ContainerPort}"
+            : $"{SlotHost}:{route.SlotPort(slot)}";
+    }
+
+    /// <summary>The port the edge checks <paramref name="slot"/>'s readiness on, at <see cref="ServerAddress"/>'s host.</summary>
+    public int CheckPort(EdgeSlot slot) => Network is null ? ReadyPort(slot) : ReadyContainerPort;
 
     public EdgeLayout WithLive(EdgeSlot live) => this with { Live = live };
 
@@ -114,7 +179,11 @@ public sealed record EdgeLayout(IReadOnlyList<EdgeRoute> Routes, int BlueReadyPo
             throw new ArgumentException("Deployer:Edge:BluePorts and Deployer:Edge:GreenPorts must not share a host port.", nameof(options));
         }
 
-        return new EdgeLayout(routes, blueReady, greenReady, live);
+        return new EdgeLayout(routes, blueReady, greenReady, live)
+        {
+            Network = EdgeSlotNetwork.Create(options),
+            ReadyContainerPort = options.ReadyContainerPort,
+        };
     }
 
     /// <summary>The loopback bindings a slot's container publishes (container port to host port on 127.0.0.1).</summary>

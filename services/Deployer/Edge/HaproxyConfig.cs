@@ -40,7 +40,7 @@ public static class HaproxyConfig
         Line("    mode http");
         Line("    log global");
         Line("    option dontlognull");
-        Line("    option forwardfor");
+        // No `option forwardfor`: the predictor reads no X-Forwarded-For, and adding it is per-request work (docs/edge.md).
         // A failed connect (a slot that just died) is retried, and the last retry goes to the other slot.
         Line("    retries 2");
         Line("    option redispatch 1");
@@ -90,10 +90,10 @@ public static class HaproxyConfig
 
     private static string Server(string name, EdgeRoute route, EdgeLayout layout, EdgeSlot slot, EdgeOptions options) =>
         new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"    server {name} {EdgeLayout.SlotHost}:{route.SlotPort(slot)}")
+            .Append(CultureInfo.InvariantCulture, $"    server {name} {layout.ServerAddress(route, slot)}")
             .Append(route.Protocol == EdgeProtocol.Grpc ? " proto h2" : "")
             // The check speaks HTTP/1.1 to the slot's ready port, whatever the route's protocol.
-            .Append(CultureInfo.InvariantCulture, $" check check-proto h1 port {layout.ReadyPort(slot)} inter {Ms(options.CheckInterval)} fall 2 rise 1")
+            .Append(CultureInfo.InvariantCulture, $" check check-proto h1 port {layout.CheckPort(slot)} inter {Ms(options.CheckInterval)} fall 2 rise 1")
             .ToString();
 
     /// <summary>The live slot a file written by <see cref="Render"/> names, or null when the file is missing or foreign.</summary>

@@ -15,7 +15,8 @@ public static class SlotContainer
 
     /// <summary>
     /// A slot: the managed container's image, env, limits and hardening, its ports published on 127.0.0.1 only (the
-    /// edge holds the public ones), restarted unless stopped, and labelled with its slot.
+    /// edge holds the public ones; the deployer probes these), on <c>Deployer:Edge:SlotNetwork</c> at the slot's fixed
+    /// address (where the edge reaches it), restarted unless stopped, and labelled with its slot.
     /// </summary>
     public static ContainerSpec Spec(ContainerSpecOptions container, EdgeOptions edge, EdgeSlot slot, string imageName, string digest, string rolloutId)
     {
@@ -33,6 +34,7 @@ public static class SlotContainer
             Ports = EdgeLayout.SlotBindings(edge, slot),
             Labels = labels,
             RestartPolicy = "unless-stopped",
+            Network = EdgeSlotNetwork.Create(edge)?.For(slot),
         };
     }
 }

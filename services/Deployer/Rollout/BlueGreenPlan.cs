@@ -91,6 +91,7 @@ internal sealed class BlueGreenPlan(
         }
 
         var live = edge.ConfiguredLiveSlot() ?? await GuessLiveSlotAsync(cancellationToken).ConfigureAwait(false);
+        await JoinSlotNetworkAsync(cancellationToken).ConfigureAwait(false);
         await EnsureEdgeAsync(Layout(live), cancellationToken).ConfigureAwait(false);
         if (state.Current.ActiveSlotRollout is { } interrupted)
         {
@@ -126,6 +127,23 @@ internal sealed class BlueGreenPlan(
             active?.Candidate,
             active?.Phase,
             new EdgeStatus(edgeState is not null, servers ?? []));
+    }
+
+    /// <summary>
+    /// Slots started before <c>Deployer:Edge:SlotNetwork</c> was set (by an older deployer) join it now, at their
+    /// addresses, before the edge's file names those addresses: else the live slot would be unreachable.
+    /// </summary>
+    private async Task JoinSlotNetworkAsync(CancellationToken ct)
+    {
+        if (EdgeSlotNetwork.Create(_edge) is not { } network)
+        {
+            return;
+        }
+
+        foreach (var slot in Enum.GetValues<EdgeSlot>())
+        {
+            await docker.ConnectNetworkAsync(SlotName(slot), network.For(slot), ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A rollout needs the edge to answer: without it no switch can happen, so nothing is started.</summary>

@@ -38,6 +38,8 @@ public sealed class EdgeContainerTests : IAsyncLifetime
             o.Image = Tag;
             o.Name = _name;
             o.DrainTimeout = TimeSpan.FromSeconds(5);
+            // The container mounts only the configuration folder, read-only: its runtime API is on the host's loopback.
+            o.RuntimeApi = $"127.0.0.1:{LocalRegistry.FreePort()}";
         });
         _services = new ServiceCollection()
             .AddResiliencePipeline(DockerContainerRuntime.PipelineKey, (ResiliencePipelineBuilder _) => { })

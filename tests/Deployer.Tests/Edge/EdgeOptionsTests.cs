@@ -12,6 +12,7 @@ public sealed class EdgeOptionsTests
     [InlineData("DrainTimeout", "00:00:00", "Deployer:Edge:DrainTimeout")]
     [InlineData("Image", "", "Deployer:Edge:Image")]
     [InlineData("ReadyPath", "readyz", "Deployer:Edge:ReadyPath")]
+    [InlineData("SlotNetwork", "no spaces", "Deployer:Edge:SlotNetwork")]
     public void AddEdgeProxy_BadSetting_FailsAtStartNamingTheKey(string key, string value, string expected)
     {
         using var provider = Provider(new Dictionary<string, string?> { [$"Deployer:Edge:{key}"] = value });

@@ -71,12 +71,17 @@ public sealed class EdgeRig : IAsyncDisposable
         var options = new EdgeOptions
         {
             ConfigDirectory = Path.Combine(directory, "edge"),
-            RuntimeApi = $"127.0.0.1:{Free()}",
+            // A unix socket of the rig's own, not a loopback port: HAProxy binds with SO_REUSEPORT, so two edges given
+            // the same "free" port (picked, then bound seconds later) both start, and the runtime API's commands land on
+            // either at random. That made a switch wait for a slot that the other edge had been told to enable.
+            RuntimeApi = "unix:" + Path.Combine(directory, "runtime-api.sock"),
             BluePorts = [$"{Free()}:8000", $"{Free()}:8080"],
             GreenPorts = [$"{Free()}:8000", $"{Free()}:8080"],
             CheckInterval = TimeSpan.FromMilliseconds(200),
             DrainTimeout = TimeSpan.FromSeconds(20),
             SwitchTimeout = TimeSpan.FromSeconds(20),
+            // The slots are Kestrel servers on the host's loopback, not containers on a network.
+            SlotNetwork = "",
         };
         configure?.Invoke(options);
         var layout = EdgeLayout.Create(
@@ -92,7 +97,9 @@ public sealed class EdgeRig : IAsyncDisposable
     public async Task StartHaproxyAsync()
     {
         await Proxy.WriteConfigAsync(Layout, CancellationToken.None);
-        var start = new ProcessStartInfo(Haproxy, ["-W", "-db", "-f", ConfigPath])
+        // -dR: no SO_REUSEPORT, so a public port another process already holds fails the start loudly instead of
+        // sharing the port's calls with it.
+        var start = new ProcessStartInfo(Haproxy, ["-W", "-db", "-dR", "-f", ConfigPath])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

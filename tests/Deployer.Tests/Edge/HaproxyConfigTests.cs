@@ -15,6 +15,16 @@ public sealed class HaproxyConfigTests : IDisposable
         RuntimeApi = "127.0.0.1:9999",
         BluePorts = ["18000:8000", "18080:8080"],
         GreenPorts = ["28000:8000", "28080:8080"],
+        SlotNetwork = "",
+    };
+
+    private static EdgeOptions NetworkOptions => new()
+    {
+        RuntimeApi = "127.0.0.1:9999",
+        BluePorts = ["18000:8000", "18080:8080"],
+        GreenPorts = ["28000:8000", "28080:8080"],
+        SlotNetwork = "predictor-slots",
+        SlotSubnet = "10.213.47.8/29",
     };
 
     private static EdgeLayout Layout(EdgeSlot live, params PortBinding[] ports) =>
@@ -54,6 +64,50 @@ public sealed class HaproxyConfigTests : IDisposable
     }
 
     [Fact]
+    public void Render_SlotNetwork_ReachesEachSlotAtItsAddressWithoutTheLoopbackPorts()
+    {
+        var options = NetworkOptions;
+        var layout = EdgeLayout.Create([new("0.0.0.0", 8000, 8000), new("0.0.0.0", 8080, 8080)], 8000, options, EdgeSlot.Blue);
+
+        var text = HaproxyConfig.Render(layout, options);
+
+        Assert.Contains("server blue 10.213.47.10:8000 proto h2 check check-proto h1 port 8080 ", text, StringComparison.Ordinal);
+        Assert.Contains("server green 10.213.47.11:8000 proto h2 check check-proto h1 port 8080 ", text, StringComparison.Ordinal);
+        Assert.Contains("server blue-standby 10.213.47.10:8080 check check-proto h1 port 8080 ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("127.0.0.1:18000", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("port 18080", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SlotSpec_SlotNetwork_AttachesTheSlotAtItsAddressAndKeepsTheLoopbackPorts()
+    {
+        var spec = SlotContainer.Spec(new ContainerSpecOptions { Name = "predictor" }, NetworkOptions, EdgeSlot.Green, "repo", "sha256:" + new string('a', 64), "run");
+
+        Assert.Equal(new ContainerNetwork("predictor-slots", "10.213.47.8/29", "10.213.47.11"), spec.Network);
+        Assert.Contains(new PortBinding("127.0.0.1", 28000, 8000), spec.Ports);
+        Assert.All(spec.Ports, p => Assert.Equal("127.0.0.1", p.HostIp));
+    }
+
+    [Fact]
+    public void SlotSpec_NoSlotNetwork_HasNone() =>
+        Assert.Null(SlotContainer.Spec(new ContainerSpecOptions { Name = "predictor" }, Options, EdgeSlot.Blue, "repo", "sha256:" + new string('a', 64), "run").Network);
+
+    [Theory]
+    [InlineData("10.213.47.0/30")]
+    [InlineData("10.213.47.4/29")]
+    [InlineData("fd00::/64")]
+    [InlineData("nonsense")]
+    public void Create_SlotSubnetNotAnIpv4NetworkOfEight_NamesTheKey(string subnet)
+    {
+        var options = NetworkOptions;
+        options.SlotSubnet = subnet;
+
+        var error = Assert.Throws<ArgumentException>(() => EdgeLayout.Create([new PortBinding("0.0.0.0", 8000, 8000)], 8000, options, EdgeSlot.Blue));
+
+        Assert.Contains("Deployer:Edge:SlotSubnet", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_LongLivedStreams_GetTheIdleTimeoutNotHaproxysDefaults()
     {
         var options = Options;
@@ -87,13 +141,16 @@ public sealed class HaproxyConfigTests : IDisposable
     [InlineData("::")]
     public async Task Render_CheckedByHaproxy_IsValid(string publicIp)
     {
-        var layout = Layout(EdgeSlot.Green, new PortBinding(publicIp, 8000, 8000), new PortBinding(publicIp, 8080, 8080));
-        var path = await HaproxyConfig.WriteAsync(_directory, HaproxyConfig.Render(layout, Options), CancellationToken.None);
+        foreach (var options in new[] { Options, NetworkOptions })
+        {
+            var layout = EdgeLayout.Create([new PortBinding(publicIp, 8000, 8000), new PortBinding(publicIp, 8080, 8080)], 8000, options, EdgeSlot.Green);
+            var path = await HaproxyConfig.WriteAsync(_directory, HaproxyConfig.Render(layout, options), CancellationToken.None);
 
-        var (exitCode, output) = await RunHaproxyCheckAsync(path);
+            var (exitCode, output) = await RunHaproxyCheckAsync(path);
 
-        Assert.True(exitCode == 0, output);
-        Assert.DoesNotContain("WARNING", output, StringComparison.Ordinal);
+            Assert.True(exitCode == 0, output);
+            Assert.DoesNotContain("WARNING", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -83,6 +83,21 @@ public class DeployerOptionsValidatorTests
     }
 
     [Fact]
+    public async Task Validate_BlueGreenWithASlotSubnetTooSmall_NamesTheKey()
+    {
+        using var host = Build(new Dictionary<string, string?>
+        {
+            ["Deployer:Strategy"] = "BlueGreen",
+            ["Deployer:Container:Ports:0"] = "8000:8000",
+            ["Deployer:Edge:SlotSubnet"] = "10.213.47.0/30",
+        });
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("Deployer:Edge:SlotSubnet '10.213.47.0/30'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Validate_RecreateIgnoresTheEdgeLayout_AndSlotPortsFromConfigurationReplaceTheDefaults()
     {
         using var host = Build(new Dictionary<string, string?>

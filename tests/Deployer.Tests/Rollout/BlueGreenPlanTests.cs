@@ -189,6 +189,21 @@ public sealed class BlueGreenPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task SlotStartedBeforeTheSlotNetwork_RepairAttachesItAtItsAddress()
+    {
+        _rig.Engine.AddLocalImage(PlanRig.Repository, V1, ImageBehaviour.Healthy);
+        _rig.Engine.AddContainer(SlotContainer.Spec(_rig.Container, _rig.EdgeOptions, EdgeSlot.Blue, PlanRig.Repository, V1, "earlier") with { Network = null }, "running");
+        await _rig.ExistingEdgeAsync(EdgeSlot.Blue);
+        Assert.Empty(_rig.Engine.NetworksOf(Blue));
+
+        await _rig.BlueGreen.RepairAsync(CancellationToken.None);
+
+        var network = EdgeSlotNetwork.Create(_rig.EdgeOptions)!;
+        Assert.Equal([network.For(EdgeSlot.Blue)], _rig.Engine.NetworksOf(Blue));
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+    }
+
+    [Fact]
     public async Task RecreateHost_IsMigratedToBlue_AndTheOldContainerGoes()
     {
         _rig.Existing("predictor", V1, "running");

@@ -18,6 +18,7 @@ public enum EngineOperation
     RemoveImage,
     PruneDangling,
     FreeSpace,
+    ConnectNetwork,
 }
 
 /// <summary>How a container made from an image behaves once started.</summary>
@@ -229,6 +230,27 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
             return true;
         });
 
+    public Task<bool> ConnectNetworkAsync(string name, ContainerNetwork network, CancellationToken cancellationToken) =>
+        Do(new Call(EngineOperation.ConnectNetwork, name, cancellationToken), () =>
+        {
+            if (!_containers.TryGetValue(name, out var box))
+            {
+                return false;
+            }
+
+            box.Networks.Add(network);
+            return true;
+        });
+
+    /// <summary>The networks a container is attached to (by its spec or since), or none when it does not exist.</summary>
+    public IReadOnlyCollection<ContainerNetwork> NetworksOf(string name)
+    {
+        lock (_gate)
+        {
+            return _containers.TryGetValue(name, out var box) ? [.. box.Networks] : [];
+        }
+    }
+
     public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) =>
         Do(new Call(EngineOperation.Remove, name, cancellationToken), () => _containers.Remove(name));
 
@@ -398,6 +420,8 @@ public sealed class InMemoryContainerRuntime : IContainerRuntime
         public bool CrashPending { get; set; }
 
         public List<PortBinding> Ports { get; } = [];
+
+        public HashSet<ContainerNetwork> Networks { get; } = spec.Network is { } network ? [network] : [];
     }
 
     private sealed class Image(string digest, string id, ImageBehaviour behaviour, long size, DateTimeOffset created)

@@ -58,6 +58,12 @@ public sealed partial class RolloutRig : IAsyncDisposable
     /// <summary>BlueGreen: the edge container's name.</summary>
     public string EdgeName => ContainerName + "-edge";
 
+    /// <summary>BlueGreen: the slots' own network, removed with the rig.</summary>
+    public string SlotNetwork => ContainerName + "-slots";
+
+    /// <summary>A /29 of its own per rig: rigs run in parallel, and two networks may not share a subnet.</summary>
+    public string SlotSubnet { get; } = $"10.213.{Random.Shared.Next(128, 256)}.{Random.Shared.Next(32) * 8}/29";
+
     public string BlueName => ContainerName + "-blue";
 
     public string GreenName => ContainerName + "-green";
@@ -79,6 +85,8 @@ public sealed partial class RolloutRig : IAsyncDisposable
             ["Deployer:Edge:BluePorts:1"] = $"{_edgePorts[2]}:8080",
             ["Deployer:Edge:GreenPorts:0"] = $"{_edgePorts[3]}:8000",
             ["Deployer:Edge:GreenPorts:1"] = $"{_edgePorts[4]}:8080",
+            ["Deployer:Edge:SlotNetwork"] = SlotNetwork,
+            ["Deployer:Edge:SlotSubnet"] = SlotSubnet,
             ["Deployer:Edge:CheckInterval"] = "00:00:00.500",
             ["Deployer:Edge:DrainTimeout"] = "00:00:05",
         };
@@ -232,6 +240,8 @@ public sealed partial class RolloutRig : IAsyncDisposable
         {
             await Cli.TryRunAsync(["rm", "-f", name]);
         }
+
+        await Cli.TryRunAsync(["network", "rm", SlotNetwork]);
 
         foreach (var image in await LocalImagesAsync())
         {
