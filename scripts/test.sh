@@ -9,6 +9,7 @@ repo=$PWD
 CACHE=${STUDENTPERFORMANCE_CACHE:-/var/cache/studentperformance}
 RESULTS=$repo/TestResults
 ACTION_VALIDATOR_VERSION=0.6.0
+DYNALITE_VERSION=4.0.0
 
 # The tests build images through Debian's docker client (the one with BuildKit) from the local base images.
 # A caller that can pull the official images sets SDK_IMAGE and RUNTIME_IMAGE to empty (GitHub's runners do):
@@ -61,6 +62,17 @@ lint_workflows() {
   { infra_tools && node infra/tools/workflow-lint.mjs .github/workflows/*.y*ml; } || rc=1
   return $rc
 }
+
+# dynalite, a DynamoDB-protocol server in node, for the fleet tests (tests/Deployer.Tests/Support/Dynalite.cs reads
+# DYNALITE). Pinned, cached beside the workflow validator, reinstalled only when the version changes.
+dynalite_tool() {
+  local tools=$CACHE/tools/npm
+  if ! grep -q "\"version\": \"$DYNALITE_VERSION\"" "$tools/node_modules/dynalite/package.json" 2>/dev/null; then
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "dynalite@$DYNALITE_VERSION" || return 1
+  fi
+  echo "dynalite $DYNALITE_VERSION: $tools/node_modules/dynalite/cli.js"
+}
+export DYNALITE=$CACHE/tools/npm/node_modules/dynalite/cli.js
 
 # The repository is self-contained: no tracked file may read the sibling folder that only our machines have.
 # The pattern is assembled so that this script does not match itself.
@@ -169,6 +181,7 @@ fi
 step "self-contained" check_self_contained
 step "lint workflows" lint_workflows
 step "lint compose" lint_compose
+step "dynalite" dynalite_tool
 # Locked: the restore may not change a committed packages.lock.json (after changing a package, run a plain
 # `dotnet restore` and commit the lock files it updates).
 step "restore (locked)" dotnet restore StudentPerformance.slnx --locked-mode

@@ -115,6 +115,19 @@ internal static class BenchCommandLine
             ("rounds", Kind.Value, "BlueGreen: edge-vs-direct rounds [default: 3]"),
             ("latency-seconds", Kind.Value, "BlueGreen: seconds of one-in-flight calls for the p50, per round (0: skip) [default: 5]"),
         ]);
+        Add(root, run, "fleet", "Waves across hosts (docs/fleet.md): a local registry, dynalite with one fleet table and N Recreate deployers; per new digest, seconds from the push to the canary's Baked verdict and to every host live.",
+        [
+            ("v1-image", Kind.Value, "the predictor image every host starts from"),
+            ("v2-image", Kind.Value, "the predictor image whose variants each round pushes"),
+            ("deployer-command", Kind.Value, "how to start the deployer [default: dotnet services/Deployer/bin/Release/net10.0/Deployer.dll]"),
+            ("deployer-env", Kind.Repeated, "K=V for every deployer (repeatable)"),
+            ("hosts", Kind.Value, "how many deployers [default: 3]"),
+            ("rounds", Kind.Value, "new digests pushed after v1 [default: 2]"),
+            ("bake-time", Kind.Value, "Deployer:HealthGate:BakeTime in seconds [default: 10]"),
+            ("lease", Kind.Value, "Deployer:Fleet:LeaseDuration in seconds (renewal every quarter) [default: 10]"),
+            ("timeout", Kind.Value, "seconds a round may take to reach every host [default: 600]"),
+            ("dynalite", Kind.Value, "dynalite's cli.js [default: $STUDENTPERFORMANCE_CACHE/tools/npm/node_modules/dynalite/cli.js]"),
+        ]);
         Add(root, run, "soak", "Many BlueGreen rollouts (good, never-serving, gate-failing in turn) with random deployer kills, three clients through the edge throughout; exits 1 if a rollout does not converge or a container is left behind.",
         [
             .. deployerOptions,

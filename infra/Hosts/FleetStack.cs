@@ -1,9 +1,12 @@
 using Amazon.CDK;
 using Amazon.CDK.AWS.AutoScaling;
+using Amazon.CDK.AWS.DynamoDB;
 using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.ElasticLoadBalancingV2;
+using Amazon.CDK.AWS.IAM;
 using Constructs;
 using AsgHealthCheck = Amazon.CDK.AWS.AutoScaling.HealthCheck;
+using Attribute = Amazon.CDK.AWS.DynamoDB.Attribute;
 using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
 using TargetHealthCheck = Amazon.CDK.AWS.ElasticLoadBalancingV2.HealthCheck;
 
@@ -21,8 +24,9 @@ public enum FleetLoadBalancer
 
 /// <summary>
 /// When one host is not enough: an Auto Scaling group of the host's launch template over two AZs, behind a load
-/// balancer that checks real readiness. Each host runs its own deployer and rolls out on its own; polls are
-/// jittered so the hosts do not swap at the same moment.
+/// balancer that checks real readiness. Each host runs its own deployer; they roll a new digest out in waves through
+/// the fleet table (docs/fleet.md): one host claims it and bakes it, the others follow only a baked digest, a refused
+/// one is quarantined on every host, and a new host starts from the last baked digest.
 /// </summary>
 public sealed class FleetStack : Stack
 {
@@ -38,6 +42,17 @@ public sealed class FleetStack : Stack
     /// <summary>ALB variant: TLS listener for the HTTP front door.</summary>
     public const int AlbHttpListenerPort = 8443;
 
+    /// <summary>The table's partition key and TTL attribute, as the deployer's DynamoDbFleetStore writes them.</summary>
+    public const string TablePartitionKey = "pk";
+
+    public const string TableTtlAttribute = "expiresAt";
+
+    /// <summary>The only item keys a host may touch: one record per digest and the list of baked digests.</summary>
+    public static readonly string[] TableKeyPatterns = ["digest#*", "baked#*"];
+
+    /// <summary>What the deployer calls: consistent reads and conditional updates. No scan, query, put or delete.</summary>
+    public static readonly string[] TableActions = ["dynamodb:GetItem", "dynamodb:UpdateItem"];
+
     public FleetStack(Construct scope, string id, FleetLoadBalancer loadBalancer, IStackProps? props = null)
         : base(scope, id, props)
     {
@@ -45,13 +60,36 @@ public sealed class FleetStack : Stack
 
         var parameters = HostParameters.Declare(this);
         var vpc = PublicVpc.Create(this);
+        var table = new Table(this, "FleetTable", new TableProps
+        {
+            PartitionKey = new Attribute { Name = TablePartitionKey, Type = AttributeType.STRING },
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+            // Digest records carry their expiry (Deployer:Fleet:RecordRetention after their last write).
+            TimeToLiveAttribute = TableTtlAttribute,
+            Encryption = TableEncryption.AWS_MANAGED,
+            PointInTimeRecovery = true,
+            // Coordination state only: a new table starts the fleet from :latest with one canary again.
+            RemovalPolicy = RemovalPolicy.DESTROY,
+        });
         var template = new HostTemplate(this, "Host", new HostTemplateProps
         {
             Vpc = vpc,
             Parameters = parameters,
             PollJitter = ServiceShape.FleetPollJitter,
             SignalResourceLogicalId = AutoScalingGroupLogicalId,
+            FleetTableName = table.TableName,
         });
+        template.Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "FleetTableItemsOnly",
+            Actions = TableActions,
+            Resources = [table.TableArn],
+            Conditions = new Dictionary<string, object>
+            {
+                // Only the fleet's own items (their partition keys), even within this table.
+                ["ForAllValues:StringLike"] = new Dictionary<string, object> { ["dynamodb:LeadingKeys"] = TableKeyPatterns },
+            },
+        }));
 
         var group = new AutoScalingGroup(this, "Hosts", new AutoScalingGroupProps
         {
@@ -86,6 +124,7 @@ public sealed class FleetStack : Stack
         _ = new CfnOutput(this, "GrpcUrl", new CfnOutputProps { Description = "gRPC endpoint", Value = grpcUrl });
         _ = new CfnOutput(this, "HttpUrl", new CfnOutputProps { Description = "HTTP front door", Value = httpUrl });
         _ = new CfnOutput(this, "AutoScalingGroupName", new CfnOutputProps { Value = group.AutoScalingGroupName });
+        _ = new CfnOutput(this, "FleetTableName", new CfnOutputProps { Description = "Deployer:Fleet:Table", Value = table.TableName });
     }
 
     /// <summary>

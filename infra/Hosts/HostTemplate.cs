@@ -21,6 +21,9 @@ internal sealed class HostTemplateProps
     /// once the predictor answers its readiness endpoint, or signals failure. Null: no signal (the single host).
     /// </summary>
     public string? SignalResourceLogicalId { get; init; }
+
+    /// <summary>The fleet table (<c>Deployer:Fleet:Table</c>); null: no fleet coordination (the single host).</summary>
+    public string? FleetTableName { get; init; }
 }
 
 /// <summary>
@@ -89,6 +92,7 @@ internal sealed class HostTemplate : Construct
             props.Parameters.DeployerImageDigest.ValueAsString,
             props.Parameters.EdgeImageDigest.ValueAsString,
             props.PollJitter,
+            props.FleetTableName,
             props.SignalResourceLogicalId));
 
         LaunchTemplate = new LaunchTemplate(this, "LaunchTemplate", new LaunchTemplateProps
@@ -131,19 +135,34 @@ internal sealed class HostTemplate : Construct
     /// <summary>The ECR registry host of this account and region.</summary>
     public static string RegistryHost => $"{Aws.ACCOUNT_ID}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}";
 
-    private static string BootstrapScript(string deployerDigest, string edgeDigest, string? pollJitter, string? signalResource)
+    private static string BootstrapScript(string deployerDigest, string edgeDigest, string? pollJitter, string? fleetTable, string? signalResource)
     {
         var compose = ReadComposeFile();
         var registry = RegistryHost;
         var dir = ServiceShape.ComposeDirectory;
         var dockerConfig = "{\"credHelpers\": {\"" + registry + "\": \"ecr-login\"}}";
-        var jitter = pollJitter is null ? "" : $$"""
+        // A fleet host joins the canary protocol (docs/fleet.md): the table in this region, the instance id (IMDSv2)
+        // as its name. Its first rollout is the fleet's last baked digest, not whatever :latest points at.
+        var environment = new List<string>();
+        if (pollJitter is not null)
+        {
+            environment.Add($"      Deployer__PollJitter: \"{pollJitter}\"");
+        }
+
+        if (fleetTable is not null)
+        {
+            environment.Add("      Deployer__Fleet__Enabled: \"true\"");
+            environment.Add($"      Deployer__Fleet__Table: \"{fleetTable}\"");
+            environment.Add($"      Deployer__Fleet__Region: \"{Aws.REGION}\"");
+        }
+
+        var jitter = environment.Count == 0 ? "" : $$"""
             cat > {{dir}}/docker-compose.override.yml <<'OVERRIDE_EOF'
             # Written by the infrastructure: this host's additions to the repository's compose file.
             services:
               deployer:
                 environment:
-                  Deployer__PollJitter: "{{pollJitter}}"
+            {{string.Join("\n", environment)}}
             OVERRIDE_EOF
 
             """;

@@ -6,11 +6,14 @@ namespace StudentPerformance.Infra.Registry;
 
 /// <summary>
 /// The three ECR repositories the workflow pushes to: the predictor, and the deployer and the edge proxy that hosts
-/// start by digest.
+/// start by digest. No lifecycle rule may expire an image a host needs: the deployer and edge digests pinned in the
+/// launch template (a replacement host pulls them at boot) keep their commit tag, and tagged images of those two
+/// repositories never expire. Only the predictor's are counted out, beyond the newest ten (docs/fleet.md: a fresh
+/// host starts from the fleet's last baked digest, which ten refused pushes in a row would push out).
 /// </summary>
 public sealed class RegistryStack : Stack
 {
-    /// <summary>Images kept whatever their age: more than any host can still roll back to.</summary>
+    /// <summary>Predictor images kept whatever their age: more than any host can still roll back to.</summary>
     public const int KeepNewestImages = 10;
 
     /// <summary>Untagged images (a tag moved away from them) expire after this many days.</summary>
@@ -20,13 +23,41 @@ public sealed class RegistryStack : Stack
         : base(scope, id, props)
     {
         TemplateOptions.Description = "Student Performance: ECR repositories for the predictor, the deployer and the edge";
-        AddRepository("Predictor", ServiceShape.PredictorRepository);
-        AddRepository("Deployer", ServiceShape.DeployerRepository);
-        AddRepository("Edge", ServiceShape.EdgeRepository);
+        AddRepository("Predictor", ServiceShape.PredictorRepository, countTagged: true);
+        // Hosts start these two by the digest in the launch template, which may be many merges old: every push
+        // tags its image with the commit, and tagged images are never counted out. Ten merges used to expire the
+        // digest a replacement host boots from.
+        AddRepository("Deployer", ServiceShape.DeployerRepository, countTagged: false);
+        AddRepository("Edge", ServiceShape.EdgeRepository, countTagged: false);
     }
 
-    private void AddRepository(string id, string name)
+    private void AddRepository(string id, string name, bool countTagged)
     {
+        LifecycleRule[] rules =
+        [
+            new LifecycleRule
+            {
+                RulePriority = 1,
+                Description = $"Expire untagged images after {UntaggedExpiryDays} days",
+                TagStatus = TagStatus.UNTAGGED,
+                MaxImageAge = Duration.Days(UntaggedExpiryDays),
+            },
+        ];
+        if (countTagged)
+        {
+            rules =
+            [
+                .. rules,
+                new LifecycleRule
+                {
+                    RulePriority = 2,
+                    Description = $"Keep the newest {KeepNewestImages} images: a host can roll back to any of them",
+                    TagStatus = TagStatus.ANY,
+                    MaxImageCount = KeepNewestImages,
+                },
+            ];
+        }
+
         var repository = new Repository(this, id, new RepositoryProps
         {
             RepositoryName = name,
@@ -41,23 +72,7 @@ public sealed class RegistryStack : Stack
             ImageTagMutability = TagMutability.MUTABLE,
             // Images are the release history: deleting the stack must not delete them.
             RemovalPolicy = RemovalPolicy.RETAIN,
-            LifecycleRules =
-            [
-                new LifecycleRule
-                {
-                    RulePriority = 1,
-                    Description = $"Expire untagged images after {UntaggedExpiryDays} days",
-                    TagStatus = TagStatus.UNTAGGED,
-                    MaxImageAge = Duration.Days(UntaggedExpiryDays),
-                },
-                new LifecycleRule
-                {
-                    RulePriority = 2,
-                    Description = $"Keep the newest {KeepNewestImages} images: a host can roll back to any of them",
-                    TagStatus = TagStatus.ANY,
-                    MaxImageCount = KeepNewestImages,
-                },
-            ],
+            LifecycleRules = rules,
         });
 
         // Spelled out: CDK leaves the property out for AES256, the service default. The template then says what

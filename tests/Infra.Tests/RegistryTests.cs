@@ -26,30 +26,50 @@ public sealed class RegistryTests
     }
 
     [Fact]
-    public void LifecyclePolicy_ExpiresUntaggedAfter14DaysAndKeepsTheNewest10()
+    public void LifecyclePolicy_Predictor_ExpiresUntaggedAfter14DaysAndKeepsTheNewest10()
     {
-        foreach (var (_, repository) in App.Resources("Registry", "AWS::ECR::Repository"))
-        {
-            var text = repository.GetProperty("Properties").GetProperty("LifecyclePolicy").GetProperty("LifecyclePolicyText").GetString()!;
-            using var policy = JsonDocument.Parse(text);
-            var rules = policy.RootElement.GetProperty("rules").EnumerateArray()
-                .OrderBy(r => r.GetProperty("rulePriority").GetInt32())
-                .Select(r => (r.GetProperty("selection"), r.GetProperty("action").GetProperty("type").GetString()))
-                .ToList();
+        var rules = Rules("student-performance");
 
-            Assert.Equal(2, rules.Count);
-            var (untagged, untaggedAction) = rules[0];
-            Assert.Equal("untagged", untagged.GetProperty("tagStatus").GetString());
-            Assert.Equal("sinceImagePushed", untagged.GetProperty("countType").GetString());
-            Assert.Equal("days", untagged.GetProperty("countUnit").GetString());
-            Assert.Equal(14, untagged.GetProperty("countNumber").GetInt32());
-            Assert.Equal("expire", untaggedAction);
+        Assert.Equal(2, rules.Count);
+        var (untagged, untaggedAction) = rules[0];
+        Assert.Equal("untagged", untagged.GetProperty("tagStatus").GetString());
+        Assert.Equal("sinceImagePushed", untagged.GetProperty("countType").GetString());
+        Assert.Equal("days", untagged.GetProperty("countUnit").GetString());
+        Assert.Equal(14, untagged.GetProperty("countNumber").GetInt32());
+        Assert.Equal("expire", untaggedAction);
 
-            var (any, anyAction) = rules[1];
-            Assert.Equal("any", any.GetProperty("tagStatus").GetString());
-            Assert.Equal("imageCountMoreThan", any.GetProperty("countType").GetString());
-            Assert.Equal(10, any.GetProperty("countNumber").GetInt32());
-            Assert.Equal("expire", anyAction);
-        }
+        var (any, anyAction) = rules[1];
+        Assert.Equal("any", any.GetProperty("tagStatus").GetString());
+        Assert.Equal("imageCountMoreThan", any.GetProperty("countType").GetString());
+        Assert.Equal(10, any.GetProperty("countNumber").GetInt32());
+        Assert.Equal("expire", anyAction);
+    }
+
+    /// <summary>
+    /// The launch template pins the deployer and edge images by digest; every push tags its image with the commit.
+    /// A replacement host boots from those digests however many merges later, so no rule may expire a tagged image
+    /// of those repositories: only untagged ones (no host pins an image that never had a tag) go.
+    /// </summary>
+    [Theory]
+    [InlineData("student-performance-deployer")]
+    [InlineData("student-performance-edge")]
+    public void LifecyclePolicy_DeployerAndEdge_NeverExpireATaggedImage(string repository)
+    {
+        var rules = Rules(repository);
+
+        Assert.NotEmpty(rules);
+        Assert.All(rules, rule => Assert.Equal("untagged", rule.Selection.GetProperty("tagStatus").GetString()));
+        Assert.DoesNotContain(rules, rule => rule.Selection.GetProperty("countType").GetString() == "imageCountMoreThan");
+    }
+
+    private static List<(JsonElement Selection, string? Action)> Rules(string repositoryName)
+    {
+        var (_, repository) = Assert.Single(App.Resources("Registry", "AWS::ECR::Repository"),
+            r => r.Resource.GetProperty("Properties").GetProperty("RepositoryName").GetString() == repositoryName);
+        var text = repository.GetProperty("Properties").GetProperty("LifecyclePolicy").GetProperty("LifecyclePolicyText").GetString()!;
+        using var policy = JsonDocument.Parse(text);
+        return [.. policy.RootElement.GetProperty("rules").EnumerateArray()
+            .OrderBy(r => r.GetProperty("rulePriority").GetInt32())
+            .Select(r => (r.GetProperty("selection").Clone(), r.GetProperty("action").GetProperty("type").GetString()))];
     }
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Readiness;
+using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
 
 namespace StudentPerformance.Deployer.Admin;
@@ -16,7 +18,7 @@ public sealed record LiveStatus(string? Slot, string? Container, string? Digest,
 /// report, the edge and the warnings that follow from them. The engine and the edge are asked now (a rollout holds the
 /// loop, and its phase is what an operator asks about), each bounded so that a hung engine still leaves a page.
 /// </summary>
-internal sealed class StatusReport(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, DeployerMetrics metrics)
+internal sealed class StatusReport(DeployerStatus status, StateStore state, QualityGateHistory quality, IRolloutStrategy strategy, DeployerMetrics metrics, IFleetGate fleet, IImageRegistry registry)
 {
     /// <summary>How long /status waits for the engine and the edge before it answers without them.</summary>
     public static readonly TimeSpan LiveReadTimeout = TimeSpan.FromSeconds(5);
@@ -35,6 +37,7 @@ internal sealed class StatusReport(DeployerStatus status, StateStore state, Qual
         var slots = await ReadAsync<StrategyStatus>(async () => await strategy.DescribeAsync(bounded.Token).ConfigureAwait(false), "edge", warnings, cancellationToken).ConfigureAwait(false)
             ?? new StrategyStatus("unknown", null, null, null, null);
         var container = await ReadAsync(() => strategy.LiveAsync(bounded.Token), "docker", warnings, cancellationToken).ConfigureAwait(false);
+        var fleetView = await ReadAsync<FleetView>(async () => await fleet.DescribeAsync(registry.ImageName, snapshot.RegistryDigest, bounded.Token).ConfigureAwait(false), "fleet", warnings, cancellationToken).ConfigureAwait(false);
         var gate = quality.Last;
         var entries = history.Entries;
         warnings.AddRange(Warnings(snapshot, persisted, slots, history.WriteError, metrics.RegistryFailuresInARow.Value));
@@ -63,6 +66,7 @@ internal sealed class StatusReport(DeployerStatus status, StateStore state, Qual
             rolloutPhase = slots.RolloutPhase,
             edge = slots.Edge,
             crashLoop = snapshot.CrashLoop,
+            fleet = fleetView,
             live = Live(slots, container, snapshot, entries, gate),
             history = entries,
             warnings,

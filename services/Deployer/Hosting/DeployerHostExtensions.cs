@@ -6,6 +6,7 @@ using Polly.Timeout;
 using StudentPerformance.Deployer.Admin;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
@@ -57,6 +58,8 @@ public static class DeployerHostExtensions
             $"{sp.GetRequiredService<IImageRegistry>().ImageName}:{sp.GetRequiredService<IOptions<ImageOptions>>().Value.Tag}",
             sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Mode.ToString()));
         services.TryAddSingleton<RolloutNotifier>();
+        services.TryAddSingleton<IFleetEvents>(sp => sp.GetRequiredService<RolloutNotifier>());
+        services.AddFleet(builder.Configuration);
         services.AddQualityGate();
         services.TryAddSingleton<QualityGateStep>();
         services.TryAddSingleton<ShadowGateStep>();

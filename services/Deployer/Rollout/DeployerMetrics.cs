@@ -42,6 +42,7 @@ public sealed class DeployerMetrics
         EdgeReachable = factory.CreateGauge("deployer_edge_reachable", "1 when the edge's runtime API answered at the last tick (BlueGreen).",
             new GaugeConfiguration { SuppressInitialValue = true });
         Bakes = factory.CreateCounter("deployer_bake_total", "Bakes after the health gate by result (passed, failed).", "result");
+        FleetEvents = factory.CreateCounter("deployer_fleet_events_total", "Fleet events on this host: claimed, baked, refused, lost, rolled-back, unavailable (docs/fleet.md).", "event");
         LiveCrashLoop = factory.CreateGauge("deployer_live_crash_loop", "1 while the live container restarted Deployer:CrashLoop:MaxRestarts times within Deployer:CrashLoop:Window.");
         // Every label value exported at 0 from the start: increase() cannot see a counter's first sample as a change.
         foreach (var outcome in Enum.GetNames<RolloutOutcome>())
@@ -98,6 +99,8 @@ public sealed class DeployerMetrics
     public Counter Bakes { get; }
 
     public Gauge LiveCrashLoop { get; }
+
+    public Counter FleetEvents { get; }
 
     public CollectorRegistry Registry { get; }
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Registry;
 
 namespace StudentPerformance.Deployer.Rollout;
@@ -21,6 +22,7 @@ internal sealed class DeployerWorker(
     RolloutNotifier notifier,
     IContainerRuntime docker,
     IImageRegistry registry,
+    IFleetGate fleet,
     IOptions<DeployerOptions> options,
     IOptions<ContainerSpecOptions> container,
     IOptions<DiskGuardOptions> disk,
@@ -120,6 +122,10 @@ internal sealed class DeployerWorker(
                 if (steps.OperatorRollbackTarget(running) is { } target)
                 {
                     await plan.DeployAsync(target, RolloutKinds.Rollback, ct).ConfigureAwait(false);
+                    if (running is not null)
+                    {
+                        await fleet.RecordRollbackAsync(registry.ImageName, running, ct).ConfigureAwait(false);
+                    }
                 }
             }
             finally
@@ -176,19 +182,51 @@ internal sealed class DeployerWorker(
 
             case RolloutAction.Deploy:
                 Log.NewDigest(logger, registry.ImageName, image.Value.Tag, decision.Digest!, decision.Action.ToString());
+
+                // The fleet (docs/fleet.md) may hold the digest back for its canary, refuse it fleet-wide, or send a
+                // host that runs nothing to the last baked digest instead.
+                var clearance = await fleet.ClearAsync(registry.ImageName, decision.Digest!, Decisions.RunningDigest(current, registry.ImageName, digest), ct).ConfigureAwait(false);
+                FollowFleet(decision.Digest!, clearance);
+                if (!clearance.RollOut)
+                {
+                    break;
+                }
+
+                var previousRecord = state.Current.LastRollout?.Id;
                 status.Update(s => s with { ActiveRolloutId = "deploy" });
                 try
                 {
-                    await plan.DeployAsync(decision.Digest!, RolloutKinds.Deploy, ct).ConfigureAwait(false);
+                    await plan.DeployAsync(clearance.Digest!, RolloutKinds.Deploy, ct).ConfigureAwait(false);
                 }
                 finally
                 {
                     status.Update(s => s with { ActiveRolloutId = null });
                 }
 
+                if (state.Current.LastRollout is { } record && record.Id != previousRecord)
+                {
+                    await fleet.ReportAsync(registry.ImageName, new FleetReport(record.Digest, record.Id, record.Outcome == RolloutOutcome.Succeeded, record.Detail), ct).ConfigureAwait(false);
+                }
+
                 _crashLoop.Reset();
                 await PublishAsync(await plan.LiveAsync(ct).ConfigureAwait(false), digest, ct).ConfigureAwait(false);
                 break;
+        }
+    }
+
+    /// <summary>A fleet-wide refusal quarantines the digest here too; the fleet's answer shows in /status.</summary>
+    private void FollowFleet(string digest, FleetClearance clearance)
+    {
+        if (clearance.Go != FleetGo.Alone)
+        {
+            status.Update(s => s with { LastCheckResult = $"{RolloutAction.Deploy}: fleet {clearance.Go} ({clearance.Detail})" });
+        }
+
+        if (clearance.RefusedReason is { } reason)
+        {
+            state.Update(s => s.Quarantined.Any(q => q.Digest == digest)
+                ? s
+                : s with { Quarantined = [.. s.Quarantined, new QuarantineEntry(digest, $"fleet: {reason}", time.GetUtcNow(), "fleet")] });
         }
     }
 

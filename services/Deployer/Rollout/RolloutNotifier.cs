@@ -2,22 +2,23 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Readiness;
 
 namespace StudentPerformance.Deployer.Rollout;
 
 /// <summary>A finished rollout, as sent to the webhook.</summary>
 public sealed record RolloutEvent(string Event, string RolloutId, string Image, string Digest, string Outcome, string Detail, double DurationSeconds, double? DowntimeSeconds,
-    QualityGateReport? QualityGate = null);
+    QualityGateReport? QualityGate = null, string? Host = null);
 
-/// <summary>Records a finished rollout in metrics and sends the optional webhook, signed (<see cref="WebhookSignature"/>). Never throws.</summary>
+/// <summary>Records a finished rollout (or a fleet event) in metrics and sends the optional webhook, signed (<see cref="WebhookSignature"/>). Never throws.</summary>
 internal sealed class RolloutNotifier(
     IHttpClientFactory httpClients,
     IOptions<WebhookOptions> options,
     DeployerMetrics metrics,
     QualityGateHistory quality,
     TimeProvider time,
-    ILogger<RolloutNotifier> logger)
+    ILogger<RolloutNotifier> logger) : IFleetEvents
 {
     public const string HttpClientName = "webhook";
 
@@ -62,6 +63,24 @@ internal sealed class RolloutNotifier(
         }
 
         var body = new RolloutEvent("crash-loop", "", image, digest ?? "", "CrashLoop", detail, 0, null);
+        await SendAsync(webhook, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Counts a fleet event and sends <c>claimed</c>, <c>baked</c>, <c>refused</c>, <c>lost</c> and <c>rolled-back</c> to
+    /// the webhook (an unreachable table is counted only: it would be sent every poll).
+    /// </summary>
+    public async Task PublishAsync(FleetEvent fleetEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fleetEvent);
+        metrics.FleetEvents.WithLabels(fleetEvent.Event).Inc();
+        var webhook = options.Value;
+        if (webhook.Url.Length == 0 || fleetEvent.Event == "unavailable")
+        {
+            return;
+        }
+
+        var body = new RolloutEvent(fleetEvent.Event, "", fleetEvent.Image, fleetEvent.Digest, fleetEvent.Event, fleetEvent.Detail, 0, null, Host: fleetEvent.HostId);
         await SendAsync(webhook, body, cancellationToken).ConfigureAwait(false);
     }
 

@@ -12,8 +12,8 @@ public partial class LayeringTests
 {
     private const string Root = "StudentPerformance.Deployer";
 
-    /// <summary>Left to right: Registry ← Containers ← Readiness ← Edge ← Rollout ← Admin ← Hosting.</summary>
-    private static readonly string[] Layers = ["Registry", "Containers", "Readiness", "Edge", "Rollout", "Admin", "Hosting"];
+    /// <summary>Left to right: Registry ← Containers ← Readiness ← Edge ← Fleet ← Rollout ← Admin ← Hosting.</summary>
+    private static readonly string[] Layers = ["Registry", "Containers", "Readiness", "Edge", "Fleet", "Rollout", "Admin", "Hosting"];
 
     [Fact]
     public void Sources_UseOnlyLayersToTheirLeft()

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
+using StudentPerformance.Deployer.Fleet;
 using StudentPerformance.Deployer.Readiness;
 using StudentPerformance.Deployer.Registry;
 using StudentPerformance.Deployer.Rollout;
@@ -186,6 +187,7 @@ internal sealed class PlanRig : IDisposable
         new RolloutNotifier(new NoHttpClients(), Options.Create(new WebhookOptions()), Metrics, QualityHistory, Time, NullLogger<RolloutNotifier>.Instance),
         Engine,
         Registry,
+        new SingleHostGate(),
         Options.Create(new DeployerOptions { Mode = mode, StateDirectory = _stateDirectory }),
         Options.Create(Container),
         Options.Create(Disk),
