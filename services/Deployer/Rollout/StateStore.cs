@@ -1,7 +1,7 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
-using System.Runtime.InteropServices;
 
 namespace StudentPerformance.Deployer.Rollout;
 
