@@ -89,8 +89,9 @@ public sealed class ComposeTests(PredictorImageFixture predictorImage) : IAsyncL
             Assert.Equal("host", await DockerCli.InspectAsync(EdgeName, "{{.HostConfig.NetworkMode}}"));
             var slot = $"{PredictorName}-{liveSlot}";
             Assert.Equal("true", await DockerCli.InspectAsync(slot, "{{.State.Running}}"));
+            // gRPC, HTTP and the admin port (the shadow sample), each on loopback only.
             Assert.Equal(
-                ["127.0.0.1", "127.0.0.1"],
+                ["127.0.0.1", "127.0.0.1", "127.0.0.1"],
                 (await DockerCli.InspectAsync(slot, "{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}} {{end}}{{end}}"))
                     .Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
