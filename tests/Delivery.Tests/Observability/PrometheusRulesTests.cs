@@ -39,7 +39,10 @@ public sealed partial class PrometheusRulesTests
         var directory = Directory.CreateTempSubdirectory("prometheus-config-").FullName;
         try
         {
+            var tokenFile = Path.Combine(directory, "admin-token");
+            await File.WriteAllTextAsync(tokenFile, "not-a-real-token");
             var config = template.Replace("${DEPLOYER_ADMIN_PORT}", "9090", StringComparison.Ordinal)
+                .Replace("${DEPLOYER_TOKEN_FILE}", tokenFile, StringComparison.Ordinal)
                 .Replace("${EDGE_METRICS_PORT}", "9101", StringComparison.Ordinal)
                 .Replace("${PREDICTOR_HTTP_PORT}", "8080", StringComparison.Ordinal)
                 .Replace("${SCRAPE_INTERVAL}", "15s", StringComparison.Ordinal)
