@@ -160,7 +160,8 @@ public sealed partial class ShadowGate : IDisposable
     /// <summary>
     /// One model's answers, in sample order; null for an input it rejects. A batch refused with INVALID_ARGUMENT
     /// names the rejected students in its BadRequest field violations (<c>students[i].field</c>); they are set aside
-    /// and the rest of the batch sent again once.
+    /// and the rest of the batch sent again. The predictor names at most 20 violations an answer, so this repeats while
+    /// each answer names at least one more rejected student (every round removes one row or more, so it ends).
     /// </summary>
     private async Task<(double?[]? Answers, string? Error)> ReplayAsync(Uri address, IReadOnlyList<Student> students, CancellationToken cancellationToken)
     {
@@ -181,7 +182,7 @@ public sealed partial class ShadowGate : IDisposable
             for (var start = 0; start < students.Count; start += chunk)
             {
                 var rows = Enumerable.Range(start, Math.Min(chunk, students.Count - start)).ToList();
-                for (var attempt = 0; ; attempt++)
+                while (true)
                 {
                     var request = new PredictBatchRequest();
                     request.Students.AddRange(rows.Select(r => students[r]));
@@ -200,7 +201,7 @@ public sealed partial class ShadowGate : IDisposable
 
                         break;
                     }
-                    catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument && attempt == 0 && RejectedIndices(ex, rows.Count) is { Count: > 0 } rejected)
+                    catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument && RejectedIndices(ex, rows.Count) is { Count: > 0 } rejected)
                     {
                         rows = [.. rows.Where((_, i) => !rejected.Contains(i))];
                         if (rows.Count == 0)
