@@ -42,7 +42,12 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         using var browser = new Chromium(1000, 1250);
         var wait = new OpenQA.Selenium.Support.UI.WebDriverWait(browser.Driver, Long);
         browser.Driver.Navigate().GoToUrl(deployer.Admin);
+        // /status needs the admin token: the page asks for it once and keeps it in the tab (a reload keeps it too).
+        wait.Until(d => d.FindElement(OpenQA.Selenium.By.Id("token-form")).Displayed);
+        browser.Driver.FindElement(OpenQA.Selenium.By.Id("token-input")).SendKeys(_rig.AdminToken);
+        browser.Driver.FindElement(OpenQA.Selenium.By.Id("token-submit")).Click();
         wait.Until(_ => browser.All("#history li[data-outcome='Succeeded']").Count > 0);
+        var tokenFile = Path.Combine(_rig.StateDirectory, StudentPerformance.Deployer.Admin.AdminOptions.DefaultTokenFileName);
 
         // Act 1: a good image; the CLI follows it while the page is watched.
         var v2 = await _rig.PushAsync(PredictorImages.V2);
@@ -51,7 +56,7 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         browser.Driver.Navigate().Refresh();
         using var watchOutput = new StringWriter();
         using var watchError = new StringWriter();
-        var watch = DeployerCommandLine.InvokeAsync(["status", "--watch", "--url", deployer.Admin.ToString(), "--interval", "00:00:00.250"], watchOutput, watchError);
+        var watch = DeployerCommandLine.InvokeAsync(["status", "--watch", "--url", deployer.Admin.ToString(), "--interval", "00:00:00.250", "--token-file", tokenFile], watchOutput, watchError);
         var phases = new List<string>();
         string? rolloutShot = null;
         var started = TimeProvider.System.GetTimestamp();
@@ -90,7 +95,7 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         wait.Until(_ => browser.All("#history > li:first-child[data-outcome='Refused']").Count == 1 && browser.Text("gate-result") == "refused");
         var refusedShot = browser.Save("dashboard-refused.png");
         using var statusOutput = new StringWriter();
-        var statusExit = await DeployerCommandLine.InvokeAsync(["status", "--url", deployer.Admin.ToString()], statusOutput, TextWriter.Null);
+        var statusExit = await DeployerCommandLine.InvokeAsync(["status", "--url", deployer.Admin.ToString(), "--token-file", tokenFile], statusOutput, TextWriter.Null);
 
         // Assert 2: the refusal, the quarantine and the gate's figures, on the page and in the terminal.
         var status = await deployer.StatusAsync();
@@ -101,8 +106,10 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         Assert.Single(browser.All("#warnings li[data-kind='quarantined']"));
         Assert.Contains(candidateRmse, browser.Text("gate-chart"), StringComparison.Ordinal);
         Assert.Contains(liveRmse, browser.Text("gate-chart"), StringComparison.Ordinal);
-        Assert.Single(browser.All("#gate-chart rect[data-series='candidate'], #gate-chart rect.refused"));
-        Assert.Single(browser.All("#gate-chart rect[data-series='live']"));
+        // One pair of bars for the golden set, one for each slice the gate judged.
+        Assert.Single(browser.All("#gate-chart rect[data-row='overall'][data-series='candidate']"));
+        Assert.Single(browser.All("#gate-chart rect[data-row='overall'][data-series='live']"));
+        Assert.Equal(gate.GetProperty("slices").GetArrayLength(), browser.All("#gate-chart rect[data-row='slice'][data-series='candidate']").Count);
         Assert.NotEmpty(browser.All("#gate-reasons li.refusal"));
         Assert.Equal(v2, browser.Text("live-digest"));
         var printed = statusOutput.ToString();
@@ -123,6 +130,8 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         var live = status.GetProperty("liveSlot").GetString()!;
         var slotHttpPort = settings[live == "blue" ? "Deployer:Edge:BluePorts:1" : "Deployer:Edge:GreenPorts:1"]!.Split(':')[0];
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        // Only the deployer's /metrics asks for the token; the edge's exporter and the slot ignore the header.
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _rig.AdminToken);
         var exposed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var scrape in new[] { new Uri(deployer.Admin, "/metrics"), new Uri($"http://127.0.0.1:{edgeMetricsPort}/metrics"), new Uri($"http://127.0.0.1:{slotHttpPort}/metrics") })
         {

@@ -120,6 +120,12 @@ function renderCandidate(status) {
 // The bootstrap interval and the slices arrive with the shadow gate; their field names are read loosely so that
 // the report as it is today (candidate and live RMSE) and the richer one both draw.
 function intervalOf(report) {
+  // The labelled gate's paired bootstrap: RMSE(candidate) - RMSE(live) at its confidence, drawn on the candidate's
+  // RMSE axis as live + [lower, upper].
+  const d = report.rmseDifference;
+  if (d && typeof d.lower === "number" && typeof d.upper === "number" && report.live && typeof report.live.rmse === "number") {
+    return { low: report.live.rmse + d.lower, high: report.live.rmse + d.upper, level: d.confidence };
+  }
   const raw = report.interval || report.rmseInterval || report.rmseDeltaInterval || (report.candidate || {}).rmseInterval
     || (report.bootstrap || {}).interval || null;
   if (!raw) return null;
@@ -134,7 +140,7 @@ function slicesOf(report) {
     name: s.name || s.slice || [s.feature, s.value].filter(Boolean).join("=") || "slice",
     candidate: s.candidateRmse ?? (s.candidate || {}).rmse,
     live: s.liveRmse ?? (s.live || {}).rmse,
-    refused: s.refused === true || s.passed === false || s.result === "refused",
+    refused: s.regressed === true || s.refused === true || s.passed === false || s.result === "refused",
   })).filter((s) => typeof s.candidate === "number");
 }
 
@@ -158,11 +164,11 @@ function drawChart(report) {
     chart.append(svg("text", { x: 0, y: y + barH + 4 }, row.name.length > 18 ? row.name.slice(0, 17) + "…" : row.name));
     chart.append(svg("line", { x1: labelW, x2: labelW, y1: y, y2: y + 2 * barH + 2, class: "axis" }));
     if (typeof row.candidate === "number") {
-      chart.append(svg("rect", { x: labelW, y, width: Math.max(1, x(row.candidate) - labelW), height: barH, class: row.refused ? "refused" : "candidate", "data-series": "candidate" }));
+      chart.append(svg("rect", { x: labelW, y, width: Math.max(1, x(row.candidate) - labelW), height: barH, class: row.refused ? "refused" : "candidate", "data-series": "candidate", "data-row": i === 0 ? "overall" : "slice" }));
       chart.append(svg("text", { x: x(row.candidate) + 4, y: y + barH - 1 }, row.candidate.toFixed(3)));
     }
     if (typeof row.live === "number") {
-      chart.append(svg("rect", { x: labelW, y: y + barH + 2, width: Math.max(1, x(row.live) - labelW), height: barH, class: "live", "data-series": "live" }));
+      chart.append(svg("rect", { x: labelW, y: y + barH + 2, width: Math.max(1, x(row.live) - labelW), height: barH, class: "live", "data-series": "live", "data-row": i === 0 ? "overall" : "slice" }));
       chart.append(svg("text", { x: x(row.live) + 4, y: y + 2 * barH + 1 }, row.live.toFixed(3)));
     }
     if (i === 0 && interval && interval.low > 0 && typeof row.candidate === "number" && interval.low <= row.candidate && row.candidate <= interval.high) {
