@@ -57,6 +57,8 @@ internal static class FleetMode
                     ["Deployer__Container__Name"] = $"{rig.Prefix}-{id}",
                     ["Deployer__Container__Ports__0"] = $"{RepoPaths.FreePort()}:8000",
                     ["Deployer__StateDirectory"] = Path.Combine(rig.Work, "state-" + id),
+                    // The bench reads every host's /status many times a second; on loopback, without each host's token.
+                    ["Deployer__Admin__OpenStatus"] = "true",
                     ["Deployer__Admin__Url"] = admin.ToString().TrimEnd('/'),
                     ["Deployer__Fleet__Enabled"] = "true",
                     ["Deployer__Fleet__Table"] = table,

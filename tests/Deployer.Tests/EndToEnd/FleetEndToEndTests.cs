@@ -203,8 +203,23 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
 
         public async Task<JsonElement> StatusAsync()
         {
-            using var document = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/status", UriKind.Relative)));
+            using var document = JsonDocument.Parse(await GetAsync("/status"));
             return document.RootElement.Clone();
+        }
+
+        /// <summary>GET with the host's admin token (the deployer writes it into its state folder at start).</summary>
+        private async Task<string> GetAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+            var tokenFile = Path.Combine(StateDirectory, StudentPerformance.Deployer.Admin.AdminOptions.DefaultTokenFileName);
+            if (File.Exists(tokenFile))
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile)).Trim());
+            }
+
+            using var response = await _http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadAsStringAsync();
         }
 
         public async Task<string?> RunningDigestAsync()
@@ -218,7 +233,7 @@ public sealed class FleetEndToEndTests(PredictorImages images, DynaliteFixture d
 
         public async Task<double> CounterAsync(string name, string label)
         {
-            var metrics = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            var metrics = await GetAsync("/metrics");
             var prefix = $"{name}{{event=\"{label}\"}} ";
             return metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal))
                 .Sum(l => double.Parse(l[prefix.Length..], CultureInfo.InvariantCulture));
