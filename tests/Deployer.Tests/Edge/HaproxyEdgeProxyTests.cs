@@ -49,10 +49,7 @@ public sealed class HaproxyEdgeProxyTests : IAsyncLifetime
         Assert.Equal(EdgeSlot.Green, HaproxyConfig.ReadLiveSlot(_rig.ConfigPath));
     }
 
-    // Known regression, not a pass: after issue 17's switch and standby changes were merged with issue 18's slot
-    // network, this failed 2 of 6 runs on an idle machine (one Health/Check cut with RST_STREAM CANCEL within a second
-    // of back-and-forth switches). Cause not found yet; see the closing note of 2026-12-07. Unskip when fixed.
-    [Fact(Skip = "regression under investigation: a call cut (CANCEL) in quick back-and-forth switches, 2 of 6 runs; closing note 2026-12-07")]
+    [Fact]
     public async Task Switch_BackAndForth_EveryCallSucceeds()
     {
         // Its own edge with the rig's default drain timeout (20 s): the class's 2 s is for the test that cuts a call, and

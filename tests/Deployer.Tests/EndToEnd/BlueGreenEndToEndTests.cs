@@ -134,7 +134,7 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
     {
         await using var hook = await WebhookSink.StartAsync();
         var events = hook.Events;
-        await _rig.PushAsync(PredictorImages.V1);
+        var v1 = await _rig.PushAsync(PredictorImages.V1);
         // No bake: the image that stops itself 20 s after each start is committed, then loops under unless-stopped.
         var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
         {
@@ -160,9 +160,14 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
 
         using var response = await deployer.PostAsync("/rollback");
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
-        await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == images.V1ModelVersion && await deployer.LastOutcomeAsync() == "Succeeded", Long, "the operator's rollback to v1", () => deployer.Logs.Text);
+        // The edge serves v1 from the switch on, before the rollback commits: wait for the committed state itself.
+        await Probes.WaitUntilAsync(
+            async () => await deployer.StatusAsync() is var now && !now.GetProperty("rolloutInProgress").GetBoolean() && now.GetProperty("runningDigest").GetString() == v1,
+            Long, "the operator's rollback to v1 to be committed", () => deployer.Logs.Text);
+        Assert.Equal(images.V1ModelVersion, await _rig.ModelVersionAsync());
+        Assert.Equal("Succeeded", await deployer.LastOutcomeAsync());
         Assert.Contains(looping, await deployer.QuarantinedAsync());
-        await AssertOnlyEdgeAndLiveSlotAsync((await deployer.StatusAsync()).GetProperty("liveSlot").GetString()!);
+        await AssertOnlyEdgeAndLiveSlotAsync((await deployer.StatusAsync()).GetProperty("liveSlot").GetString()!, () => deployer.Logs.Text);
     }
 
     [Theory]
@@ -245,11 +250,11 @@ public sealed class BlueGreenEndToEndTests(PredictorImages images) : IAsyncLifet
         await AssertOnlyEdgeAndLiveSlotAsync("blue");
     }
 
-    private async Task AssertOnlyEdgeAndLiveSlotAsync(string live)
+    private async Task AssertOnlyEdgeAndLiveSlotAsync(string live, Func<string>? deployerLog = null)
     {
         var expected = new[] { _rig.EdgeName, _rig.ContainerName + "-" + live };
-        await Probes.WaitUntilAsync(async () => (await OursAsync()).Order().SequenceEqual(expected.Order()), Long, "only the edge and the live slot to remain",
-            () => string.Join(", ", OursAsync().GetAwaiter().GetResult()));
+        await Probes.WaitUntilAsync(async () => (await OursAsync()).Order().SequenceEqual(expected.Order()), Long, $"only the edge and the {live} slot to remain",
+            () => string.Join(", ", OursAsync().GetAwaiter().GetResult()) + (deployerLog is null ? "" : "\n" + deployerLog()));
         Assert.True((await _rig.InspectAsync(_rig.ContainerName + "-" + live))!.State.Running);
     }
 

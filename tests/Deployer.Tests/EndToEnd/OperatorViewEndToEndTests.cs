@@ -40,13 +40,12 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
             async () => await deployer.LastOutcomeAsync() == "Succeeded" && await _rig.ModelVersionAsync() == images.V1ModelVersion,
             Long, "v1 to be rolled out", () => deployer.Logs.Text);
         using var browser = new Chromium(1000, 1250);
-        var wait = new OpenQA.Selenium.Support.UI.WebDriverWait(browser.Driver, Long);
         browser.Driver.Navigate().GoToUrl(deployer.Admin);
         // /status needs the admin token: the page asks for it once and keeps it in the tab (a reload keeps it too).
-        wait.Until(d => d.FindElement(OpenQA.Selenium.By.Id("token-form")).Displayed);
+        browser.Until("the token form", Long, d => d.FindElement(OpenQA.Selenium.By.Id("token-form")).Displayed);
         browser.Driver.FindElement(OpenQA.Selenium.By.Id("token-input")).SendKeys(_rig.AdminToken);
         browser.Driver.FindElement(OpenQA.Selenium.By.Id("token-submit")).Click();
-        wait.Until(_ => browser.All("#history li[data-outcome='Succeeded']").Count > 0);
+        browser.Until("v1's rollout in the history", Long, _ => browser.All("#history li[data-outcome='Succeeded']").Count > 0);
         var tokenFile = Path.Combine(_rig.StateDirectory, StudentPerformance.Deployer.Admin.AdminOptions.DefaultTokenFileName);
 
         // Act 1: a good image; the CLI follows it while the page is watched.
@@ -75,7 +74,7 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         }
 
         var watchExit = await watch;
-        wait.Until(_ => browser.All($"#history li[data-outcome='Succeeded']").Count >= 2 && browser.Text("candidate-phase") == "none");
+        browser.Until("v2's rollout in the history and no candidate", Long, _ => browser.All("#history li[data-outcome='Succeeded']").Count >= 2 && browser.Text("candidate-phase") == "none");
 
         // Assert 1: the page showed the candidate's step changing, and the CLI printed each step and the outcome.
         Assert.True(phases.Contains("candidate") && phases.Intersect(StepsAfterTheCandidate).Any(), $"phases seen: {string.Join(" → ", phases)}");
@@ -92,7 +91,7 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
         // Act 2: an image whose model the quality gate refuses.
         var bad = await _rig.PushAsync(WrongLabelImage.Tag);
         await Probes.WaitUntilAsync(async () => await deployer.LastOutcomeAsync() == "Refused" && (await deployer.QuarantinedAsync()).Contains(bad), Long, "the wrong-label image to be refused", () => deployer.Logs.Text);
-        wait.Until(_ => browser.All("#history > li:first-child[data-outcome='Refused']").Count == 1 && browser.Text("gate-result") == "refused");
+        browser.Until("the refusal on top of the history and the gate's result", Long, _ => browser.All("#history > li:first-child[data-outcome='Refused']").Count == 1 && browser.Text("gate-result") == "refused");
         var refusedShot = browser.Save("dashboard-refused.png");
         using var statusOutput = new StringWriter();
         var statusExit = await DeployerCommandLine.InvokeAsync(["status", "--url", deployer.Admin.ToString(), "--token-file", tokenFile], statusOutput, TextWriter.Null);
@@ -121,7 +120,7 @@ public sealed partial class OperatorViewEndToEndTests(PredictorImages images, Wr
 
         // Assert: on a phone-sized window the page is one column with nothing wider than the screen.
         browser.Driver.Manage().Window.Size = new System.Drawing.Size(390, 844);
-        var fits = wait.Until(d => ((OpenQA.Selenium.IJavaScriptExecutor)d).ExecuteScript(
+        var fits = browser.Until("the phone-sized layout", Long, d => ((OpenQA.Selenium.IJavaScriptExecutor)d).ExecuteScript(
             "return document.documentElement.scrollWidth <= window.innerWidth ? 'fits' : `${document.documentElement.scrollWidth} > ${window.innerWidth}`;") as string);
         Assert.Equal("fits", fits);
         browser.Save("dashboard-phone.png");

@@ -58,6 +58,34 @@ public sealed class Chromium : IDisposable
 
     public IReadOnlyList<IWebElement> All(string css) => Driver.FindElements(By.CssSelector(css));
 
+    /// <summary>
+    /// Waits for <paramref name="condition"/>; on timeout the failure names what was awaited and carries the page's visible
+    /// text and a screenshot, so a slow or stuck page can be told apart afterwards.
+    /// </summary>
+    public T Until<T>(string what, TimeSpan timeout, Func<IWebDriver, T> condition)
+    {
+        try
+        {
+            return new OpenQA.Selenium.Support.UI.WebDriverWait(Driver, timeout).Until(condition);
+        }
+        catch (WebDriverTimeoutException ex)
+        {
+            string page, shot;
+            try
+            {
+                page = Driver.FindElement(By.TagName("body")).Text;
+                shot = Save("timeout-" + string.Concat(what.Select(c => char.IsLetterOrDigit(c) ? c : '-')) + ".png");
+            }
+            catch (WebDriverException inner)
+            {
+                page = $"(the page could not be read: {inner.Message})";
+                shot = "none";
+            }
+
+            throw new TimeoutException($"Timed out after {timeout} waiting for {what}. Screenshot: {shot}. The page read:\n{page}", ex);
+        }
+    }
+
     public string Save(string name)
     {
         Directory.CreateDirectory(ScreenshotDirectory);
