@@ -65,9 +65,12 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<ShadowGateStep>();
         services.TryAddSingleton<RolloutSteps>();
         services.TryAddSingleton<RolloutPlan>();
+        services.TryAddSingleton<BlueGreenSlots>();
         services.TryAddSingleton<BlueGreenPlan>();
+        services.TryAddSingleton<BlueGreenReconciler>();
+        services.TryAddSingleton<BlueGreenStrategy>();
         services.TryAddSingleton<IRolloutStrategy>(sp => sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Strategy == RolloutStrategy.BlueGreen
-            ? sp.GetRequiredService<BlueGreenPlan>()
+            ? sp.GetRequiredService<BlueGreenStrategy>()
             : sp.GetRequiredService<RolloutPlan>());
         services.TryAddSingleton<DeployerWorker>();
         services.TryAddSingleton<AdminToken>();

@@ -4,7 +4,7 @@ namespace StudentPerformance.Deployer.Rollout;
 
 /// <summary>
 /// How a new digest replaces the live one (<c>Deployer:Strategy</c>): <see cref="RolloutPlan"/> recreates the container
-/// on the same ports, <see cref="BlueGreenPlan"/> starts it beside the live slot behind the edge.
+/// on the same ports, <see cref="BlueGreenStrategy"/> starts it beside the live slot behind the edge.
 /// </summary>
 internal interface IRolloutStrategy
 {

@@ -14,6 +14,7 @@ namespace Deployer.Tests.Edge;
 /// <see cref="EdgeContainer.Spec"/>, in front of two real Kestrel slots on the host's loopback.
 /// </summary>
 [SupportedOSPlatform("linux")]
+[Collection(RealEdgeSwitches.Name)]
 public sealed class EdgeContainerTests : IAsyncLifetime
 {
     private static readonly string Tag = $"sp-edge-test:{LocalRegistry.RandomSuffix()}";

@@ -6,6 +6,7 @@ namespace Deployer.Tests.Edge;
 
 /// <summary>The deployer's edge proxy against Debian's haproxy on loopback, with two real Kestrel slots behind it.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(RealEdgeSwitches.Name)]
 public sealed class HaproxyEdgeProxyTests : IAsyncLifetime
 {
     private EdgeRig _rig = null!;

@@ -25,7 +25,7 @@ internal sealed class PlanRig : IDisposable
     private readonly Lazy<RolloutPlan> _plan;
     private readonly Lazy<StateStore> _state;
     private readonly Lazy<RolloutSteps> _steps;
-    private readonly Lazy<BlueGreenPlan> _blueGreen;
+    private readonly Lazy<BlueGreenStrategy> _blueGreen;
     private FaultInjector? _faults;
 
     public PlanRig()
@@ -45,19 +45,20 @@ internal sealed class PlanRig : IDisposable
             Logs));
         Engine.AddLocalImage("edge", EdgeDigest, ImageBehaviour.Healthy);
         Edge = new InMemoryEdge(Engine, EdgeOptions, Layout, Time);
-        _blueGreen = new(() => new BlueGreenPlan(
-            Engine,
-            Edge,
-            new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance),
-            Probe,
-            Options.Create(Container),
-            Options.Create(EdgeOptions),
-            Options.Create(Preflight),
-            Steps,
-            _state.Value,
-            Metrics,
-            Time,
-            BlueGreenLogs));
+        _blueGreen = new(() =>
+        {
+            var slots = new BlueGreenSlots(Engine, Edge, Options.Create(Container), Options.Create(EdgeOptions), Metrics, Time, BlueGreenLogs);
+            var edgeImage = new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance);
+            return new BlueGreenStrategy(
+                new BlueGreenPlan(slots, Engine, Probe, Options.Create(Preflight), Steps, _state.Value, BlueGreenLogs),
+                new BlueGreenReconciler(slots, Engine, Edge, edgeImage, Probe, Options.Create(Preflight), Steps, _state.Value, Time, BlueGreenLogs),
+                slots,
+                Engine,
+                Edge,
+                edgeImage,
+                _state.Value,
+                Metrics);
+        });
         _steps = new(() => new RolloutSteps(
             Engine,
             Registry,
@@ -141,9 +142,9 @@ internal sealed class PlanRig : IDisposable
 
     public InMemoryEdge Edge { get; }
 
-    public BlueGreenPlan BlueGreen => _blueGreen.Value;
+    public BlueGreenStrategy BlueGreen => _blueGreen.Value;
 
-    public ListLogger<BlueGreenPlan> BlueGreenLogs { get; } = new();
+    public ListLogger<BlueGreenStrategy> BlueGreenLogs { get; } = new();
 
     public EdgeLayout Layout(EdgeSlot live) => EdgeLayout.Create(ContainerSpecFactory.Bindings(Container), Container.GrpcPort, EdgeOptions, live);
 
