@@ -69,6 +69,7 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<IRolloutStrategy>(sp => sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Strategy == RolloutStrategy.BlueGreen
             ? sp.GetRequiredService<BlueGreenPlan>()
             : sp.GetRequiredService<RolloutPlan>());
+        services.TryAddSingleton<LiveWatch>();
         services.TryAddSingleton<DeployerWorker>();
         services.TryAddSingleton<AdminToken>();
         services.TryAddSingleton<StatusReport>();
