@@ -31,14 +31,19 @@ public sealed class EdgeRestartEndToEndTests(PredictorImages images) : IAsyncLif
     public async Task EdgeRestartedInTheBake_ThenTheCandidateKilled_NoFailedCallOnceTheEdgeIsBack()
     {
         await _rig.PushAsync(PredictorImages.V1);
+        var first = await _rig.StartDeployerAsync(_rig.BlueGreen());
+        await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == images.V1ModelVersion && await first.LastOutcomeAsync() == "Succeeded",
+            Long, "v1 to be live and its bake over", () => first.Logs.Text);
+        await first.DisposeAsync();
+        // The bake is one setting for every rollout: v1's was short; v2's is longer than the restart and the kill take
+        // on a loaded host (the kill ends it, not its clock).
         var deployer = await _rig.StartDeployerAsync(_rig.BlueGreen(new Dictionary<string, string?>
         {
             ["Deployer:HealthGate:StableFor"] = "00:00:03",
-            // Longer than the restart and the kill take on a loaded host: the kill ends the bake, not its clock.
             ["Deployer:HealthGate:BakeTime"] = "00:04:00",
         }));
-        await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == images.V1ModelVersion && await deployer.LastOutcomeAsync() == "Succeeded",
-            Long, "v1 to be live and its bake over", () => deployer.Logs.Text);
+        await Probes.WaitUntilAsync(async () => (await deployer.StatusAsync()).GetProperty("edge").GetProperty("reachable").GetBoolean(),
+            Long, "the second deployer to reach the edge", () => deployer.Logs.Text);
         var old = (await deployer.StatusAsync()).GetProperty("liveSlot").GetString()!;
         await using var longLived = new CallRecorder(_rig.PredictorAddress);
         await using var newConnections = new CallRecorder(_rig.PredictorAddress, newChannelPerCall: true);
