@@ -33,6 +33,9 @@ internal sealed class ClientSet : IAsyncDisposable
     private readonly List<(string Name, ChildProcess Child)> _python;
     private readonly DotnetProber _dotnet;
 
+    // The soak snapshots from its loop and from an edge-restart fault at once; one report at a time per pipe.
+    private readonly SemaphoreSlim _reading = new(1, 1);
+
     private ClientSet(List<(string, ChildProcess)> python, DotnetProber dotnet)
     {
         _python = python;
@@ -65,33 +68,50 @@ internal sealed class ClientSet : IAsyncDisposable
     /// <summary>The counts so far; the clients keep calling.</summary>
     public async Task<IReadOnlyList<ClientResult>> SnapshotAsync()
     {
-        var results = new List<ClientResult>();
-        foreach (var (name, child) in _python)
+        await _reading.WaitAsync().ConfigureAwait(false);
+        try
         {
-            await child.Process.StandardInput.WriteLineAsync("report").ConfigureAwait(false);
-            await child.Process.StandardInput.FlushAsync().ConfigureAwait(false);
-            results.Add(await ReadCountsAsync(name, child).ConfigureAwait(false));
-        }
+            var results = new List<ClientResult>();
+            foreach (var (name, child) in _python)
+            {
+                await child.Process.StandardInput.WriteLineAsync("report").ConfigureAwait(false);
+                await child.Process.StandardInput.FlushAsync().ConfigureAwait(false);
+                results.Add(await ReadCountsAsync(name, child).ConfigureAwait(false));
+            }
 
-        results.Add(_dotnet.Snapshot());
-        return results;
+            results.Add(_dotnet.Snapshot());
+            return results;
+        }
+        finally
+        {
+            _reading.Release();
+        }
     }
 
     public async Task<IReadOnlyList<ClientResult>> StopAsync()
     {
-        var results = new List<ClientResult>();
-        foreach (var (name, child) in _python)
+        await _reading.WaitAsync().ConfigureAwait(false);
+        try
         {
-            child.Process.StandardInput.Close();
-            results.Add(await ReadCountsAsync(name, child).ConfigureAwait(false));
-        }
+            var results = new List<ClientResult>();
+            foreach (var (name, child) in _python)
+            {
+                child.Process.StandardInput.Close();
+                results.Add(await ReadCountsAsync(name, child).ConfigureAwait(false));
+            }
 
-        results.Add(await _dotnet.StopAsync().ConfigureAwait(false));
-        return results;
+            results.Add(await _dotnet.StopAsync().ConfigureAwait(false));
+            return results;
+        }
+        finally
+        {
+            _reading.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        _reading.Dispose();
         foreach (var (_, child) in _python)
         {
             child.Dispose();

@@ -84,18 +84,36 @@ public sealed class HaproxyEdgeProxy : IEdgeProxy
 
         // A server leaving maintenance shows "UP 1/2" (assumed up, not checked yet); plain "UP" means a check passed.
         var answered = false;
+        var interrupted = false;
         var up = await Wait.UntilAsync(
             async ct =>
             {
                 var state = await GetStateAsync(ct).ConfigureAwait(false);
                 answered = state is not null;
-                return state is not null && state.IsUpEverywhere(slot, layout);
+                interrupted |= state is null;
+                if (state is null || state.IsUpEverywhere(slot, layout))
+                {
+                    return state is not null;
+                }
+
+                // An edge that restarted meanwhile (docker restart, a crash, the Docker daemon restarting) read the
+                // file, which still names the old slot: the new one is back in maintenance. Enable it again.
+                foreach (var lost in state.Servers.Where(s => s.Slot == slot && s.Admin == EdgeAdminState.Maintenance && layout.Routes.Any(r => r.Backend == s.Backend)))
+                {
+                    interrupted = true;
+                    Log.SwitchReapplied(_logger, slot, lost.Backend);
+                    await SetStateAsync(lost.Backend, slot.ServerName(), "ready", ct).ConfigureAwait(false);
+                }
+
+                return false;
             },
             PollInterval, _options.SwitchTimeout, _time, cancellationToken).ConfigureAwait(false);
-        if (!up && !answered)
+        if (!up && (!answered || interrupted))
         {
-            // Not the slot's fault: the edge stopped answering. Both slots may take calls; the file is untouched.
-            throw new EdgeRuntimeApiException($"the edge's runtime API at {_options.RuntimeApi} stopped answering while slot {slot} was switched in", isTransient: true);
+            // Not the slot's fault: the edge stopped answering, or restarted and its checks started over. Both slots
+            // may take calls; the file is untouched.
+            throw new EdgeRuntimeApiException(
+                $"the edge's runtime API at {_options.RuntimeApi} stopped answering (or the edge restarted) while slot {slot} was switched in", isTransient: true);
         }
 
         if (!up)

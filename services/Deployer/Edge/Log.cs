@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(5007, LogLevel.Error, "Edge image {Image} could not be pulled ({Error}); the running edge is kept and /status says why")]
     public static partial void EdgeImageUnavailable(ILogger logger, string image, string error);
+
+    [LoggerMessage(5008, LogLevel.Warning, "Edge switch to slot {Slot}: the edge shows it in maintenance in {Backend} (it restarted from its file); enabling it again")]
+    public static partial void SwitchReapplied(ILogger logger, EdgeSlot slot, string backend);
 }

@@ -72,6 +72,7 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<IRolloutStrategy>(sp => sp.GetRequiredService<IOptions<DeployerOptions>>().Value.Strategy == RolloutStrategy.BlueGreen
             ? sp.GetRequiredService<BlueGreenStrategy>()
             : sp.GetRequiredService<RolloutPlan>());
+        services.TryAddSingleton<LiveWatch>();
         services.TryAddSingleton<DeployerWorker>();
         services.TryAddSingleton<AdminToken>();
         services.TryAddSingleton<StatusReport>();

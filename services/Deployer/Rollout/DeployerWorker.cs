@@ -19,15 +19,12 @@ public enum DeployerCommand
 internal sealed class DeployerWorker(
     IRolloutStrategy plan,
     RolloutSteps steps,
-    RolloutNotifier notifier,
-    IContainerRuntime docker,
+    LiveWatch watch,
     IImageRegistry registry,
     IFleetGate fleet,
     IOptions<DeployerOptions> options,
     IOptions<ContainerSpecOptions> container,
-    IOptions<DiskGuardOptions> disk,
     IOptions<ImageOptions> image,
-    IOptions<CrashLoopOptions> crashLoop,
     StateStore state,
     DeployerStatus status,
     DeployerMetrics metrics,
@@ -39,8 +36,6 @@ internal sealed class DeployerWorker(
 
     private readonly DeployerOptions _options = options.Value;
     private readonly string _containerName = container.Value.Name;
-    private readonly CrashLoopWatch _crashLoop = new(crashLoop.Value.Window, crashLoop.Value.MaxRestarts, time);
-    private bool _crashLoopReported;
 
     /// <summary>Queues an admin command; the loop picks it up at once. False when the queue is full (the API answers 503).</summary>
     public bool Enqueue(DeployerCommand command) => _commands.Writer.TryWrite(command);
@@ -86,7 +81,7 @@ internal sealed class DeployerWorker(
 
     private async Task TickAsync(DeployerCommand command, CancellationToken ct)
     {
-        await WatchDiskAsync(ct).ConfigureAwait(false);
+        await watch.WatchDiskAsync(ct).ConfigureAwait(false);
         ContainerInfo? current;
         try
         {
@@ -96,7 +91,7 @@ internal sealed class DeployerWorker(
             }
 
             current = await plan.LiveAsync(ct).ConfigureAwait(false);
-            await WatchCrashLoopAsync(current, ct).ConfigureAwait(false);
+            await watch.WatchCrashLoopAsync(current, registry.ImageName, ct).ConfigureAwait(false);
         }
         catch (ContainerRuntimeException ex)
         {
@@ -208,7 +203,7 @@ internal sealed class DeployerWorker(
                     await fleet.ReportAsync(registry.ImageName, new FleetReport(record.Digest, record.Id, record.Outcome == RolloutOutcome.Succeeded, record.Detail), ct).ConfigureAwait(false);
                 }
 
-                _crashLoop.Reset();
+                watch.NewLiveContainer();
                 await PublishAsync(await plan.LiveAsync(ct).ConfigureAwait(false), digest, ct).ConfigureAwait(false);
                 break;
         }
@@ -249,65 +244,6 @@ internal sealed class DeployerWorker(
             LiveHardened = differences is null ? null : differences.Count == 0,
             LiveHardeningDifferences = differences ?? [],
         });
-    }
-
-    /// <summary>
-    /// Outside a rollout (a bake watches its own container), the live container restarting
-    /// <c>Deployer:CrashLoop:MaxRestarts</c> times within the window is reported once per episode: log, gauge, webhook
-    /// and /status. Nothing is rolled back: the last good digest may be as broken by whatever changed.
-    /// </summary>
-    private async Task WatchCrashLoopAsync(ContainerInfo? live, CancellationToken ct)
-    {
-        var looping = live is not null && _crashLoop.Observe(live.Id, live.State.RestartCount);
-        metrics.LiveCrashLoop.Set(looping ? 1 : 0);
-        if (!looping)
-        {
-            _crashLoopReported = false;
-            status.Update(s => s with { CrashLoop = null });
-            return;
-        }
-
-        var report = new CrashLoopStatus(live!.Name, _crashLoop.RecentRestarts, crashLoop.Value.Window, status.Snapshot.CrashLoop?.DetectedAt ?? time.GetUtcNow());
-        status.Update(s => s with { CrashLoop = report });
-        if (!_crashLoopReported)
-        {
-            _crashLoopReported = true;
-            Log.CrashLoop(logger, live.Name, report.Restarts, report.Window);
-            await notifier.PublishCrashLoopAsync(registry.ImageName, live.DeployedDigest,
-                $"'{live.Name}' restarted {report.Restarts} times within Deployer:CrashLoop:Window ({report.Window})", ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// The disk guard between rollouts: container logs grow on Docker's data root all the time, not only when
-    /// an image is pulled. Measures every tick; below <c>Deployer:Disk:MinFreeMiB</c> it warns and raises the gauge.
-    /// </summary>
-    private async Task WatchDiskAsync(CancellationToken ct)
-    {
-        long? free;
-        try
-        {
-            free = await docker.GetFreeSpaceAsync(ct).ConfigureAwait(false);
-        }
-        catch (ContainerRuntimeException ex)
-        {
-            // The rest of the tick reports an engine outage; a bad DataRootPath is reported here.
-            Log.DiskNotMeasured(logger, ex.Message);
-            free = null;
-        }
-
-        var low = free is { } bytes && !DiskRule.HasRoom(bytes, disk.Value.MinFreeMiB);
-        if (free is { } measured)
-        {
-            metrics.DiskFreeBytes.Set(measured);
-        }
-
-        metrics.DiskLow.Set(low ? 1 : 0);
-        status.Update(s => s with { DiskFreeBytes = free, DiskLow = low, DiskCheckedAt = time.GetUtcNow() });
-        if (low)
-        {
-            Log.DiskLowOnCheck(logger, free!.Value / (1024 * 1024), disk.Value.MinFreeMiB);
-        }
     }
 
     private async Task<DeployerCommand> NextCommandAsync(CancellationToken ct)

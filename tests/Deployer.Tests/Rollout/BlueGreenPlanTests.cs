@@ -127,6 +127,58 @@ public sealed class BlueGreenPlanTests : IDisposable
     }
 
     [Fact]
+    public async Task EdgeRestartedDuringTheSwitch_TheCandidateIsEnabledAgain_AndTheRolloutSucceedsWithoutQuarantine()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        var restarted = false;
+        _rig.Edge.BeforeCommand = command =>
+        {
+            // The switch's first look after enabling green: the edge has restarted from its file, which names blue.
+            if (!restarted && command == "show stat" && _rig.Edge.Admin(EdgeSlot.Green) == EdgeAdminState.Ready && _rig.Edge.FileLive == EdgeSlot.Blue)
+            {
+                restarted = true;
+                _rig.Edge.RestartProcess();
+            }
+        };
+
+        var record = await _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+
+        Assert.True(restarted);
+        Assert.Equal(RolloutOutcome.Succeeded, record.Outcome);
+        Assert.False(_rig.IsQuarantined(V2));
+        Assert.Equal(EdgeSlot.Green, _rig.Edge.FileLive);
+        Assert.Equal(V2, await _rig.PublicDigestAsync());
+    }
+
+    [Fact]
+    public async Task EdgeRestartedDuringTheSwitch_CandidateNotUpInTime_IsNotTheImagesFault()
+    {
+        await LiveV1OnBlueAsync();
+        _rig.Registry.Push("latest", V2, ImageBehaviour.Healthy);
+        var restarted = false;
+        _rig.Edge.BeforeCommand = command =>
+        {
+            // The edge restarts under the switch and, as after a daemon restart, the candidate is not serving yet.
+            if (!restarted && command == "show stat" && _rig.Edge.Admin(EdgeSlot.Green) == EdgeAdminState.Ready && _rig.Edge.FileLive == EdgeSlot.Blue)
+            {
+                restarted = true;
+                _rig.Edge.RestartProcess();
+                // Stopped by the engine (SIGTERM's exit code), as a restarting daemon stops every container.
+                _rig.Engine.Kill(Green, 143);
+            }
+        };
+
+        var record = await _rig.BlueGreen.DeployAsync(V2, RolloutKinds.Deploy, CancellationToken.None);
+
+        Assert.True(restarted);
+        Assert.NotEqual(RolloutOutcome.Succeeded, record.Outcome);
+        Assert.False(_rig.IsQuarantined(V2));
+        Assert.Equal(EdgeSlot.Blue, _rig.Edge.FileLive);
+        Assert.Equal(V1, await _rig.PublicDigestAsync());
+    }
+
+    [Fact]
     public async Task BetweenRollouts_TheLiveSlotsOwnStandbyIsTheBackup_InTheFileAndAfterARestart()
     {
         await LiveV1OnBlueAsync();

@@ -15,6 +15,8 @@ public sealed class CallRecorder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _failures = [];
     private readonly List<string> _notServing = [];
+    private readonly List<RecordedCall> _failedCalls = [];
+    private readonly List<DateTimeOffset> _servingStarts = [];
     private readonly Task _loop;
     private int _calls;
     private int _slow;
@@ -63,6 +65,28 @@ public sealed class CallRecorder : IAsyncDisposable
         }
     }
 
+    /// <summary>The failed calls of <see cref="Failures"/> with when each started and ended, for a test that counts from a moment.</summary>
+    public IReadOnlyList<RecordedCall> FailedCalls
+    {
+        get
+        {
+            lock (_failures)
+            {
+                return [.. _failedCalls];
+            }
+        }
+    }
+
+    /// <summary>When the first call that started at or after <paramref name="moment"/> and answered SERVING started; null before there is one.</summary>
+    public DateTimeOffset? FirstServingStartedAt(DateTimeOffset moment)
+    {
+        lock (_failures)
+        {
+            var index = _servingStarts.FindIndex(s => s >= moment);
+            return index < 0 ? null : _servingStarts[index];
+        }
+    }
+
     /// <summary>Waits until at least <paramref name="more"/> more calls have been made, so a window is covered.</summary>
     public Task WaitForMoreCallsAsync(int more, TimeSpan timeout)
     {
@@ -89,14 +113,19 @@ public sealed class CallRecorder : IAsyncDisposable
                 client = new Health.HealthClient(fresh);
             }
 
+            var started = TimeProvider.System.GetUtcNow();
             try
             {
-                var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(5));
-                if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
+                var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: started.UtcDateTime.AddSeconds(5));
+                lock (_failures)
                 {
-                    lock (_failures)
+                    if (reply.Status != HealthCheckResponse.Types.ServingStatus.Serving)
                     {
                         _notServing.Add($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {reply.Status}");
+                    }
+                    else
+                    {
+                        _servingStarts.Add(started);
                     }
                 }
             }
@@ -106,7 +135,7 @@ public sealed class CallRecorder : IAsyncDisposable
             }
             catch (RpcException ex)
             {
-                Record($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {ex.StatusCode}: {ex.Status.Detail}");
+                Record(started, $"{ex.StatusCode}: {ex.Status.Detail}");
             }
 
             Interlocked.Increment(ref _calls);
@@ -121,11 +150,19 @@ public sealed class CallRecorder : IAsyncDisposable
         }
     }
 
-    private void Record(string failure)
+    private void Record(DateTimeOffset started, string failure)
     {
+        var ended = TimeProvider.System.GetUtcNow();
         lock (_failures)
         {
-            _failures.Add(failure);
+            _failures.Add($"{ended:HH:mm:ss.fff} {failure}");
+            _failedCalls.Add(new RecordedCall(started, ended, failure));
         }
     }
+}
+
+/// <summary>A call that failed: when it started and ended (UTC), and what the client saw.</summary>
+public sealed record RecordedCall(DateTimeOffset Started, DateTimeOffset Ended, string Failure)
+{
+    public override string ToString() => $"{Started:HH:mm:ss.fff}-{Ended:HH:mm:ss.fff} {Failure}";
 }

@@ -37,6 +37,9 @@ public sealed class InMemoryEdge : IEdgeProxy
     /// <summary>Set to inject faults into runtime commands and file writes.</summary>
     public FaultInjector? Faults { get; set; }
 
+    /// <summary>Runs before each runtime API command (its text), for a test that acts at an exact point of a switch.</summary>
+    public Action<string>? BeforeCommand { get; set; }
+
     /// <summary>The live slot the file names; null before the first write.</summary>
     public EdgeSlot? FileLive
     {
@@ -178,6 +181,7 @@ public sealed class InMemoryEdge : IEdgeProxy
 
     private async Task<string> ExecuteAsync(string command, CancellationToken cancellationToken)
     {
+        BeforeCommand?.Invoke(command);
         var fault = Faults?.Next($"edge runtime API: {command}");
         if (fault == FaultKind.Throws)
         {

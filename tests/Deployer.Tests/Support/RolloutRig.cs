@@ -373,6 +373,12 @@ public sealed class LogCollector : ILoggerProvider
 
     public bool Contains(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 
+    /// <summary>How many lines were kept so far: a mark for <see cref="ContainsSince"/>.</summary>
+    public int Count => _lines.Count;
+
+    /// <summary>Whether a line kept after the first <paramref name="mark"/> lines contains <paramref name="text"/>.</summary>
+    public bool ContainsSince(int mark, string text) => _lines.Skip(mark).Any(l => l.Contains(text, StringComparison.Ordinal));
+
     public void Add(string? line)
     {
         if (line is not null)
