@@ -17,6 +17,7 @@ internal sealed class BlueGreenPlan(
     IContainerRuntime docker,
     IEdgeProxy edge,
     EdgeImage edgeImage,
+    EdgeTls edgeTls,
     IPredictorProbe probe,
     IOptions<ContainerSpecOptions> container,
     IOptions<EdgeOptions> edgeOptions,
@@ -163,7 +164,7 @@ internal sealed class BlueGreenPlan(
             edge.ConfiguredLiveSlot()?.ServerName(),
             active?.Candidate,
             active?.Phase,
-            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem });
+            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem, TlsProblem = edgeTls.Problem, Certificate = edgeTls.Current?.ToString() });
     }
 
     /// <summary>
@@ -262,6 +263,12 @@ internal sealed class BlueGreenPlan(
     private async Task GateAsync(SlotRun slot, CancellationToken ct)
     {
         var publicAddress = RolloutSteps.Address(Layout(slot.Candidate).Routes.First(r => r.Protocol == EdgeProtocol.Grpc).Public[0])!;
+        if (edgeTls.Enabled)
+        {
+            // The probe pins the certificate the edge serves (EdgeTls): a client's view, TLS included.
+            publicAddress = new UriBuilder(publicAddress) { Scheme = Uri.UriSchemeHttps }.Uri;
+        }
+
         var gate = steps.NewGate(slot.Run.Container!.State.RestartCount);
         var verdict = await steps.WatchAsync(SlotName(slot.Candidate), publicAddress, gate.Observe, null, ct).ConfigureAwait(false);
         if (verdict.Status != GateStatus.Passed)
@@ -611,6 +618,8 @@ internal sealed class BlueGreenPlan(
     /// </summary>
     private async Task EnsureEdgeAsync(EdgeLayout layout, CancellationToken ct)
     {
+        // The certificate's checked copy first: the configuration names it, and an edge that starts loads it.
+        await edgeTls.PrepareAsync(ct).ConfigureAwait(false);
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(_edge.Name, ct).ConfigureAwait(false);
         // A container made from another image, or for another runtime API, is replaced (after its image is pulled).
@@ -651,6 +660,8 @@ internal sealed class BlueGreenPlan(
         }
         else
         {
+            // Running on its file: a replaced certificate reaches it through the runtime API, connections kept.
+            await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
             return;
         }
 
@@ -659,6 +670,8 @@ internal sealed class BlueGreenPlan(
         {
             throw new EdgeRuntimeApiException($"the edge '{_edge.Name}' did not answer on its runtime API ({_edge.RuntimeApi}) within {EdgeStartTimeout}");
         }
+
+        await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>

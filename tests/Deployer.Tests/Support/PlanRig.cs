@@ -49,6 +49,7 @@ internal sealed class PlanRig : IDisposable
             Engine,
             Edge,
             new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance),
+            new EdgeTls(Options.Create(EdgeOptions), new PinnedCertificates(), NullLogger<EdgeTls>.Instance),
             Probe,
             Options.Create(Container),
             Options.Create(EdgeOptions),
