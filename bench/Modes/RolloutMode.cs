@@ -189,8 +189,13 @@ internal static class RolloutMode
             : Task.FromResult(0);
         var digest = await rig.PushAsync(image, cancellationToken).ConfigureAwait(false);
         Console.WriteLine($"{name}: pushed {digest[..19]}, expecting {expected}");
-        var (converged, view, seconds) = await rig.WaitForAsync(
-            v => expected == "Succeeded" ? v.IsLive(digest) : v.IsQuarantined(digest, liveDigest), timeout, cancellationToken).ConfigureAwait(false);
+        // A rollout that ends otherwise than expected (a gate refusing the good image) ends the wait too: it is reported
+        // below as not converged, with the deployer's detail, instead of waiting out the timeout.
+        var (ended, view, seconds) = await rig.WaitForAsync(
+            v => (expected == "Succeeded" ? v.IsLive(digest) : v.IsQuarantined(digest, liveDigest))
+                || (v.LastRolloutDigest == digest && v.Outcome is { } o && o != expected),
+            timeout, cancellationToken).ConfigureAwait(false);
+        var converged = ended && !(view!.LastRolloutDigest == digest && view.Outcome is { } outcomeSeen && outcomeSeen != expected);
         await stopCrashing.CancelAsync().ConfigureAwait(false);
         var crashCount = await crashes.ConfigureAwait(false);
 

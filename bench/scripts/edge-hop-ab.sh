@@ -8,7 +8,8 @@
 #   direct-port   the container's published loopback port (docker's userland proxy)
 #   <variant>     h2load -> haproxy -> the container (variants below)
 # Per target and round: throughput (h2load, 2 connections x 16 streams, Predict) and p50 of one call at a time
-# (h2load -c1 -m1 --log-file). Prints medians over rounds, ratios to direct-ip and the load average.
+# (h2load -c1 -m1 --log-file), and the CPU time the predictor and haproxy spent per call in the throughput run (from
+# /proc/PID/stat, at the clock tick's resolution). Prints medians over rounds, ratios to direct-ip and the load average.
 #
 #   bench/scripts/edge-hop-ab.sh IMAGE [ROUNDS] [REQUESTS] [LATENCY_CALLS] [VARIANTS]
 #   e.g. bench/scripts/edge-hop-ab.sh student-performance-predictor:latest 5 40000 4000
@@ -112,7 +113,7 @@ $( [ "$mode" = http ] && printf '    option httpchk\n    http-check send meth GE
 EOF
 }
 
-declare -A port_of
+declare -A port_of pid_of
 for variant in $variants; do
   port=$(free_port)
   port_of[$variant]=$port
@@ -120,7 +121,13 @@ for variant in $variants; do
   haproxy -c -q -f "$work/$variant.cfg"
   haproxy -db -f "$work/$variant.cfg" > "$work/$variant.log" 2>&1 &
   pids+=($!)
+  pid_of[$variant]=$!
 done
+predictor_pid=$(docker inspect -f '{{.State.Pid}}' "$name")
+# CPU time (user + system, in clock ticks) a process has used so far: read around each throughput run, it gives the
+# CPU each hop spends per call, which is what bounds throughput when client, edge and predictor share the cores.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
 sleep 3
 
 url_of() {
@@ -140,12 +147,16 @@ for target in $targets; do h2 -D 2 -c 2 -m 16 "$(url_of "$target")/studentperfor
 for round in $(seq 1 "$rounds"); do
   for target in $targets; do
     url="$(url_of "$target")/studentperformance.v1.Predictor/Predict"
+    edge_pid=${pid_of[$target]:-}
+    predictor_before=$(ticks "$predictor_pid") edge_before=$([[ -n $edge_pid ]] && ticks "$edge_pid" || echo 0)
     out=$(h2 -n "$requests" -c 2 -m 16 "$url")
+    predictor_cpu=$(( ($(ticks "$predictor_pid") - predictor_before) * tick_us * 100 / requests ))
+    edge_cpu=$(( ($([[ -n $edge_pid ]] && ticks "$edge_pid" || echo 0) - edge_before) * tick_us * 100 / requests ))
     rps=$(awk '/^finished in/ {print $4}' <<<"$out")
     ok=$(awk '/^requests:/ {print $8}' <<<"$out")
     h2 -n "$latency_calls" -c 1 -m 1 --log-file "$work/lat.log" "$url" >/dev/null
     p50=$(awk '{print $3}' "$work/lat.log" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    echo "round $round $target rps $rps ok $ok/$requests p50_us $p50 load $(cut -d' ' -f1 /proc/loadavg)"
+    echo "round $round $target rps $rps ok $ok/$requests p50_us $p50 load $(cut -d' ' -f1 /proc/loadavg) predictor_cpu_us $((predictor_cpu / 100)).$(printf %02d $((predictor_cpu % 100))) edge_cpu_us $((edge_cpu / 100)).$(printf %02d $((edge_cpu % 100)))"
   done
 done | tee "$work/results"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -157,11 +168,13 @@ med = {}
 for t in targets:
     rs = [float(r[4]) for r in rows if r[2] == t]
     ps = [float(r[8]) for r in rows if r[2] == t]
-    med[t] = (statistics.median(rs), statistics.median(ps))
-base_r, base_p = med['direct-ip']
-port_r, port_p = med['direct-port']
-print(f"{'target':16} {'req/s':>9} {'x ip':>6} {'x port':>7} {'p50 us':>7} {'+ip us':>7} {'+port us':>8}")
+    pc = [float(r[12]) for r in rows if r[2] == t]
+    ec = [float(r[14]) for r in rows if r[2] == t]
+    med[t] = (statistics.median(rs), statistics.median(ps), statistics.median(pc), statistics.median(ec))
+base_r, base_p, _, _ = med['direct-ip']
+port_r, port_p, _, _ = med['direct-port']
+print(f"{'target':16} {'req/s':>9} {'x ip':>6} {'x port':>7} {'p50 us':>7} {'+ip us':>7} {'+port us':>8} {'predictor cpu us/call':>22} {'haproxy cpu us/call':>20}")
 for t in targets:
-    r, p = med[t]
-    print(f"{t:16} {r:9.0f} {r/base_r:6.2f} {r/port_r:7.2f} {p:7.0f} {p-base_p:7.0f} {p-port_p:8.0f}")
+    r, p, pc, ec = med[t]
+    print(f"{t:16} {r:9.0f} {r/base_r:6.2f} {r/port_r:7.2f} {p:7.0f} {p-base_p:7.0f} {p-port_p:8.0f} {pc:22.2f} {ec:20.2f}")
 EOF

@@ -15,23 +15,7 @@ public static class ProbeCommand
 
     public static Command Create()
     {
-        var url = new Option<Uri>("--url")
-        {
-            Description = "The deployer's admin URL (Deployer:Admin:Url). Default: $Deployer__Admin__Url, else http://127.0.0.1:9090.",
-            HelpName = "url",
-            DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("Deployer__Admin__Url") ?? new AdminOptions().Url),
-            CustomParser = result =>
-            {
-                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttp)
-                {
-                    return parsed;
-                }
-
-                result.AddError($"--url: '{text}' is not an absolute http:// URL such as http://127.0.0.1:9090.");
-                return null;
-            },
-        };
+        var url = AdminCliOptions.Url();
         var tokenFile = new Option<string>("--token-file")
         {
             Description = "The admin token's file (Deployer:Admin:TokenFile). Default: $Deployer__Admin__TokenFile, else admin-token in $Deployer__StateDirectory or the default state directory.",

@@ -30,23 +30,7 @@ public static class StatusCommand
 
     public static Command Create()
     {
-        var url = new Option<Uri>("--url")
-        {
-            Description = "The deployer's admin URL (Deployer:Admin:Url). Default: $Deployer__Admin__Url, else http://127.0.0.1:9090.",
-            HelpName = "url",
-            DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("Deployer__Admin__Url") ?? new AdminOptions().Url),
-            CustomParser = result =>
-            {
-                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-                if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && parsed.Scheme == Uri.UriSchemeHttp)
-                {
-                    return parsed;
-                }
-
-                result.AddError($"--url: '{text}' is not an absolute http:// URL such as http://127.0.0.1:9090.");
-                return null;
-            },
-        };
+        var url = AdminCliOptions.Url();
         var watch = new Option<bool>("--watch", "-w") { Description = "Follow the rollout in progress step by step until it ends." };
         var interval = TimeOption("--interval", "How often --watch asks for /status.", TimeSpan.FromSeconds(1));
         var timeout = TimeOption("--timeout", "How long --watch follows a rollout before it gives up (exit 4).", TimeSpan.FromMinutes(30));

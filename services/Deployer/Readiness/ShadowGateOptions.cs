@@ -28,6 +28,13 @@ public sealed class ShadowGateOptions : IValidatableObject
     /// <summary>Largest two-sample Kolmogorov–Smirnov statistic between the two models' answers (0..1).</summary>
     public double MaxKs { get; set; } = 0.2;
 
+    /// <summary>
+    /// Points by which one model's answers may sit apart from the other's before the KS statistic counts it: a shift
+    /// within it measures 0. Without it, traffic concentrated on a few inputs (one client repeating one request)
+    /// turns any difference at all, even a retrain's noise, into a KS of 1.
+    /// </summary>
+    public double KsSlack { get; set; } = 2;
+
     /// <summary>Largest 99th percentile of |candidate − live|, in points.</summary>
     public double MaxP99Delta { get; set; } = 3;
 
@@ -55,6 +62,11 @@ public sealed class ShadowGateOptions : IValidatableObject
         if (MaxKs is not (>= 0 and <= 1))
         {
             yield return new ValidationResult($"{Key(nameof(MaxKs))} ({MaxKs}) must be between 0 and 1.", [nameof(MaxKs)]);
+        }
+
+        if (!(KsSlack >= 0))
+        {
+            yield return new ValidationResult($"{Key(nameof(KsSlack))} ({KsSlack}) must be 0 or positive.", [nameof(KsSlack)]);
         }
 
         if (!(MaxP99Delta >= 0))

@@ -106,7 +106,7 @@ public static class ShadowRules
         deltas.Sort();
         var quantiles = new DeltaQuantiles(GateStatistics.Quantile(deltas, 0.50), GateStatistics.Quantile(deltas, 0.95), GateStatistics.Quantile(deltas, 0.99), deltas[^1]);
         var beyond = deltas.Count(d => d > options.Tolerance) / (double)deltas.Count;
-        var ks = GateStatistics.KolmogorovSmirnov(candidateAnswers, liveAnswers);
+        var ks = GateStatistics.KolmogorovSmirnov(candidateAnswers, liveAnswers, options.KsSlack);
         if (!(beyond <= options.MaxShareBeyondTolerance))
         {
             refusals.Add(Invariant($"{beyond:0.0%} of {deltas.Count} recent inputs differ from live by more than {options.Tolerance:0.##} points ({Key(nameof(options.Tolerance))}) > {options.MaxShareBeyondTolerance:0.0%} ({Key(nameof(options.MaxShareBeyondTolerance))})"));
@@ -119,7 +119,7 @@ public static class ShadowRules
 
         if (!(ks <= options.MaxKs))
         {
-            refusals.Add(Invariant($"KS statistic between the candidate's and live's answers on recent inputs {ks:0.000} > {options.MaxKs:0.000} ({Key(nameof(options.MaxKs))})"));
+            refusals.Add(Invariant($"KS statistic between the candidate's and live's answers on recent inputs {ks:0.000} > {options.MaxKs:0.000} ({Key(nameof(options.MaxKs))}), shifts up to {options.KsSlack:0.##} points not counted ({Key(nameof(options.KsSlack))})"));
         }
 
         return new ShadowReport(refusals.Count > 0 ? ShadowReport.RefusedResult : ShadowReport.PassedResult,

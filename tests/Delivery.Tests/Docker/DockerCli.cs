@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace StudentPerformance.Delivery.Tests.Docker;
 
@@ -30,12 +28,7 @@ public static class DockerCli
         $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => StudentPerformance.TestSupport.TestPorts.Free();
 
     /// <summary><c>docker inspect --format</c> on a container or image, trimmed.</summary>
     public static async Task<string> InspectAsync(string nameOrId, string format) =>

@@ -324,14 +324,7 @@ public sealed partial class HardeningEndToEndTests(PredictorImages images) : IAs
         Assert.Equal(maxFile, host.LogConfig.Config["max-file"]);
     }
 
-    private static async Task WaitForRolloutAsync(DeployerInstance deployer, string digest, string outcome) =>
-        await Probes.WaitUntilAsync(
-            async () => (await deployer.StatusAsync()).GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last
-                        && last.GetProperty("digest").GetString() == digest
-                        && last.GetProperty("outcome").GetString() == outcome,
-            Long,
-            $"rollout of {digest} to end {outcome}",
-            () => deployer.Logs.Text);
+    private static Task WaitForRolloutAsync(DeployerInstance deployer, string digest, string outcome) => deployer.WaitForRolloutAsync(digest, outcome, Long);
 
     private static PredictRequest GoldenRequest() =>
         Google.Protobuf.JsonParser.Default.Parse<PredictRequest>(new PreflightOptions().GoldenRequest);

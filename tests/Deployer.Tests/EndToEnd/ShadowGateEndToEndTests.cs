@@ -138,12 +138,5 @@ public sealed class ShadowGateEndToEndTests(PredictorImages images, ShadowImages
     private async Task WaitForVersionAsync(DeployerInstance deployer, string modelVersion) =>
         await Probes.WaitUntilAsync(async () => await _rig.ModelVersionAsync() == modelVersion, Long, $"model version {modelVersion}", () => deployer.Logs.Text);
 
-    private static async Task WaitForRolloutAsync(DeployerInstance deployer, string digest, string outcome) =>
-        await Probes.WaitUntilAsync(
-            async () => (await deployer.StatusAsync()).GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last
-                        && last.GetProperty("digest").GetString() == digest
-                        && last.GetProperty("outcome").GetString() == outcome,
-            Long,
-            $"rollout of {digest} to end {outcome}",
-            () => deployer.Logs.Text);
+    private static Task WaitForRolloutAsync(DeployerInstance deployer, string digest, string outcome) => deployer.WaitForRolloutAsync(digest, outcome, Long);
 }

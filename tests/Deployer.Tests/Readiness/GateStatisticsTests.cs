@@ -71,6 +71,25 @@ public sealed class GateStatisticsTests
     }
 
     [Fact]
+    public void KolmogorovSmirnov_WithSlack_IgnoresShiftsUpToItAndMatchesThePlainStatisticAtZero()
+    {
+        double[] a = [1.0, 2.0, 2.0, 3.5, 4.0, 7.0, 8.5];
+        double[] b = [2.0, 2.5, 3.5, 3.5, 6.0, 9.0];
+        Assert.Equal(GateStatistics.KolmogorovSmirnov(a, b), GateStatistics.KolmogorovSmirnov(a, b, 0), 12);
+        Assert.Equal(GateStatistics.KolmogorovSmirnov(b, a), GateStatistics.KolmogorovSmirnov(a, b, 0), 12);
+
+        double[] spread = [.. Enumerable.Range(0, 100).Select(i => (double)(i % 10))];
+        double[] shifted = [.. spread.Select(v => v + 2)];
+        Assert.Equal(0.2, GateStatistics.KolmogorovSmirnov(spread, shifted, 0), 12);
+        Assert.Equal(0.1, GateStatistics.KolmogorovSmirnov(spread, shifted, 1), 12);
+        Assert.Equal(0, GateStatistics.KolmogorovSmirnov(spread, shifted, 2));
+        Assert.Equal(0, GateStatistics.KolmogorovSmirnov(shifted, spread, 2));
+        Assert.Equal(0, GateStatistics.KolmogorovSmirnov([5.0], [5.4], 0.5));
+        Assert.Equal(1, GateStatistics.KolmogorovSmirnov([5.0], [5.6], 0.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GateStatistics.KolmogorovSmirnov(a, b, -1));
+    }
+
+    [Fact]
     public void KolmogorovSmirnov_IdenticalAndDisjoint_AreZeroAndOne()
     {
         Assert.Equal(0, GateStatistics.KolmogorovSmirnov([3, 1, 2], [1, 2, 3]));

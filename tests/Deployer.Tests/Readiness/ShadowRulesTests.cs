@@ -52,10 +52,40 @@ public sealed class ShadowRulesTests
         double?[] live = [.. Enumerable.Range(0, 100).Select(i => (double?)(i % 10))];
         double?[] candidate = [.. live.Select(l => l + 2)];
 
-        var report = ShadowRules.Judge(new ShadowGateOptions { MaxKs = 0.1 }, candidate, live);
+        var report = ShadowRules.Judge(new ShadowGateOptions { MaxKs = 0.1, KsSlack = 0 }, candidate, live);
 
         Assert.Equal(0.2, report.Ks!.Value, 12);
-        Assert.Equal(["KS statistic between the candidate's and live's answers on recent inputs 0.200 > 0.100 (Deployer:ShadowGate:MaxKs)"], report.Refusals);
+        Assert.Equal(["KS statistic between the candidate's and live's answers on recent inputs 0.200 > 0.100 (Deployer:ShadowGate:MaxKs), shifts up to 0 points not counted (Deployer:ShadowGate:KsSlack)"], report.Refusals);
+    }
+
+    [Fact]
+    public void Judge_OneRepeatedInputShiftedWithinTheSlack_Passes()
+    {
+        // Arrange: every recent input the same (one client repeating one request), and the candidate answering it 0.55
+        // points higher (a retrain's noise): the plain KS statistic of two single values apart is 1.
+        double?[] live = [.. Enumerable.Repeat<double?>(61.2, 2000)];
+        double?[] candidate = [.. live.Select(l => l + 0.55)];
+
+        var report = ShadowRules.Judge(Defaults, candidate, live);
+
+        Assert.Equal(ShadowReport.PassedResult, report.Result);
+        Assert.Equal(0, report.Ks);
+        Assert.Equal(1, GateStatistics.KolmogorovSmirnov([.. candidate.Select(c => c!.Value)], [.. live.Select(l => l!.Value)]));
+    }
+
+    [Fact]
+    public void Judge_ConcentratedTrafficShiftedBeyondTheSlack_IsRefusedByKs()
+    {
+        // Arrange: three inputs repeated, each answered 2.5 points higher: within Tolerance and MaxP99Delta per input,
+        // beyond the 2-point slack as a whole.
+        double?[] live = [.. Enumerable.Range(0, 300).Select(i => (double?)(50 + (10 * (i % 3))))];
+        double?[] candidate = [.. live.Select(l => l + 2.5)];
+
+        var report = ShadowRules.Judge(Defaults, candidate, live);
+
+        Assert.Equal(ShadowReport.RefusedResult, report.Result);
+        Assert.Equal(1.0 / 3, report.Ks!.Value, 12);
+        Assert.Single(report.Refusals, r => r.Contains("(Deployer:ShadowGate:MaxKs)", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -11,11 +11,18 @@ public class WaitTests
         var time = new FakeTimeProvider();
         var calls = 0;
 
-        var waiting = Wait.UntilAsync(_ => Task.FromResult(++calls == 3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time, CancellationToken.None);
+        var waiting = Wait.UntilAsync(_ => Task.FromResult(Interlocked.Increment(ref calls) == 3), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), time, CancellationToken.None);
         while (!waiting.IsCompleted)
         {
+            // One interval at a time, each after the waiter's next check: a loaded machine may run the waiter late,
+            // and moving the clock on regardless would run out its timeout before the third check.
+            var checks = Volatile.Read(ref calls);
             time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Yield();
+            var moved = System.Diagnostics.Stopwatch.StartNew();
+            while (!waiting.IsCompleted && Volatile.Read(ref calls) == checks && moved.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(5);
+            }
         }
 
         Assert.True(await waiting);

@@ -199,12 +199,7 @@ public sealed class Dynalite : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => StudentPerformance.TestSupport.TestPorts.Free();
 }
 
 /// <summary>One dynalite for a test class.</summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -353,12 +352,7 @@ public sealed partial class LocalRegistry : IAsyncDisposable
     }
 
     /// <summary>A port that was free a moment ago; the registry binds it right after.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => StudentPerformance.TestSupport.TestPorts.Free();
 
     public static string RandomSuffix() => Guid.NewGuid().ToString("N")[..10];
 

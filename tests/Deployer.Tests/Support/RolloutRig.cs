@@ -299,6 +299,16 @@ public sealed class DeployerInstance(WebApplication app, Uri admin, LogCollector
 
     public Task<string> GetAsync(string path) => _http.GetStringAsync(new Uri(path, UriKind.Relative));
 
+    /// <summary>Waits until /status's last rollout is <paramref name="digest"/>'s and ended <paramref name="outcome"/>.</summary>
+    public Task WaitForRolloutAsync(string digest, string outcome, TimeSpan timeout) =>
+        Probes.WaitUntilAsync(
+            async () => (await StatusAsync()).GetProperty("lastRollout") is { ValueKind: JsonValueKind.Object } last
+                        && last.GetProperty("digest").GetString() == digest
+                        && last.GetProperty("outcome").GetString() == outcome,
+            timeout,
+            $"rollout of {digest} to end {outcome}",
+            () => Logs.Text);
+
     public async Task<HttpResponseMessage> PostAsync(string path) =>
         await _http.PostAsync(new Uri(path, UriKind.Relative), content: null);
 
