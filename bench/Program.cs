@@ -25,6 +25,7 @@ var root = BenchCommandLine.Create(mode => mode switch
     "rollout" => RolloutMode.RunAsync,
     "soak" => SoakMode.RunAsync,
     "edge" => EdgeMode.RunAsync,
+    "edge-tls" => EdgeTlsMode.RunAsync,
     "fleet" => FleetMode.RunAsync,
     _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "no such mode"),
 });

@@ -156,6 +156,13 @@ internal static class BenchCommandLine
             ("haproxy", Kind.Value, "the haproxy binary [default: haproxy]"),
             ("python", Kind.Value, "the Python with grpcio [default: /usr/bin/python3]"),
         ]);
+        Add(root, run, "edge-tls", "Certificate rotation on a TLS edge (haproxy on loopback, docs/edge.md): failed calls of a long-lived and a new-connection-per-call grpc-dotnet client, long-lived reconnects, and seconds until new connections get the new certificate, per method.",
+        [
+            ("rotations", Kind.Value, "certificate replacements per method [default: 5]"),
+            ("methods", Kind.Value, "comma-separated: runtime, reload [default: runtime,reload]"),
+            ("interval", Kind.Value, "seconds between each client's calls [default: 0.02]"),
+            ("haproxy", Kind.Value, "the haproxy binary [default: haproxy]"),
+        ]);
         return root;
     }
 

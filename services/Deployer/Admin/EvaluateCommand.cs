@@ -160,7 +160,7 @@ public static class EvaluateCommand
         }
 
         // The same health probe as preflight; the default settings only feed its golden request, unused here.
-        var probe = new GrpcPredictorProbe(Options.Create(new PreflightOptions()), time);
+        var probe = new GrpcPredictorProbe(Options.Create(new PreflightOptions()), time, new PinnedCertificates());
         foreach (var address in new[] { arguments.Candidate, arguments.Live }.OfType<Uri>())
         {
             if (!await Wait.UntilAsync(c => probe.IsServingAsync(address, TimeSpan.FromSeconds(2), c), TimeSpan.FromMilliseconds(250), arguments.WaitForServing, time, cancellationToken).ConfigureAwait(false))

@@ -95,6 +95,11 @@ internal sealed class StatusReport(DeployerStatus status, StateStore state, Qual
             yield return new("edge-unreachable", "the edge's runtime API does not answer; no switch can happen until reconciliation brings it back");
         }
 
+        if (slots.Edge?.TlsProblem is { } tls)
+        {
+            yield return new("edge-tls", tls);
+        }
+
         foreach (var entry in persisted.Quarantined)
         {
             yield return new("quarantined", $"{entry.Digest} is quarantined since {entry.Since:u}: {entry.Reason}");

@@ -30,6 +30,14 @@ public static class EdgeContainer
             groups = [RuntimeApiSocket.DeployerGroupId().ToString(System.Globalization.CultureInfo.InvariantCulture)];
         }
 
+        if (options.Tls.Enabled)
+        {
+            // Only the checked copy's folder (0750, the deployer's group), read-only and at the same path the
+            // configuration's `crt` names; never the operator's file or its folder.
+            binds.Add($"{EdgeTls.CopyDirectory(options)}:{EdgeTls.CopyDirectory(options)}:ro");
+            groups ??= [RuntimeApiSocket.DeployerGroupId().ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        }
+
         labels[SpecLabel] = SpecVersion(options);
         return new ContainerSpec(
             options.Name,
@@ -61,5 +69,6 @@ public static class EdgeContainer
         return labels.GetValueOrDefault(ContainerLabels.Image) == options.Image && labels.GetValueOrDefault(SpecLabel) == SpecVersion(options);
     }
 
-    private static string SpecVersion(EdgeOptions options) => options.RuntimeApi;
+    // TLS adds a mount: an edge made without it is replaced. Unchanged without TLS, so existing edges stay.
+    private static string SpecVersion(EdgeOptions options) => options.Tls.Enabled ? options.RuntimeApi + ";tls" : options.RuntimeApi;
 }

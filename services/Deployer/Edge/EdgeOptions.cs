@@ -122,4 +122,27 @@ public sealed class EdgeOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Deployer:Edge:RuntimeApiWait must be between 00:00:00 and 00:10:00.")]
     public TimeSpan RuntimeApiWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>TLS on the public ports (<c>Deployer:Edge:Tls</c>); off while its certificate path is empty.</summary>
+    public EdgeTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// Section <c>Deployer:Edge:Tls</c>: the edge terminates TLS on every public port (ALPN <c>h2</c> on the gRPC port,
+/// <c>h2,http/1.1</c> on the HTTP port) with one certificate, which it is given as a copy the deployer validated
+/// (<see cref="EdgeTls"/>, docs/edge.md).
+/// </summary>
+public sealed class EdgeTlsOptions
+{
+    public const string SectionName = EdgeOptions.SectionName + ":Tls";
+
+    /// <summary>
+    /// A PEM file with the certificate, its chain and its unencrypted private key (the form HAProxy's <c>crt</c> takes).
+    /// Empty (the default): the public ports are plaintext. Replacing the file rotates the certificate at the
+    /// deployer's next tick without dropping a connection; a bad replacement is refused and the old one keeps serving.
+    /// </summary>
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>True when a certificate is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace StudentPerformance.Deployer.Edge;
 
@@ -14,7 +15,10 @@ public static class EdgeServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton<IEdgeProxy, HaproxyEdgeProxy>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeOptions>, EdgeTlsOptionsValidator>());
         services.TryAddSingleton<EdgeImage>();
+        services.TryAddSingleton<Readiness.PinnedCertificates>();
+        services.TryAddSingleton<EdgeTls>();
         return services;
     }
 }

@@ -37,6 +37,10 @@ public static class HaproxyConfig
         Line($"    hard-stop-after {Ms(options.DrainTimeout)}");
         // Server UP/DOWN transitions only; request logs would cost throughput and say nothing the predictor's don't.
         Line("    log stdout format raw local0 notice");
+        if (options.Tls.Enabled)
+        {
+            Line("    ssl-default-bind-options ssl-min-ver TLSv1.2");
+        }
         Line();
         Line("defaults");
         Line("    mode http");
@@ -63,7 +67,16 @@ public static class HaproxyConfig
             Line($"frontend {route.Frontend}");
             foreach (var binding in route.Public)
             {
-                Line($"    bind {Address(binding.HostIp, binding.HostPort)}{(route.Protocol == EdgeProtocol.Grpc ? " proto h2" : "")}");
+                Line($"    bind {Address(binding.HostIp, binding.HostPort)}{Tls(route, options)}{(route.Protocol == EdgeProtocol.Grpc ? " proto h2" : "")}");
+            }
+
+            if (options.Tls.Enabled && route.Protocol == EdgeProtocol.Grpc)
+            {
+                // A TLS client's :scheme is https, and HAProxy passes it on to the slot, which speaks h2c: Kestrel resets
+                // such a stream (the scheme must match its transport), which the client sees as REFUSED_STREAM. So the
+                // slot is asked in its own scheme, http (an origin-form URI alone keeps https). HTTP/1.1 slots get an
+                // origin-form request line anyway.
+                Line("    http-request set-uri http://%[req.hdr(host)]%[pathq]");
             }
 
             Line($"    default_backend {route.Backend}");
@@ -103,6 +116,13 @@ public static class HaproxyConfig
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// TLS on a public bind when <c>Deployer:Edge:Tls:CertificatePath</c> is set: the checked copy (<see cref="EdgeTls"/>);
+    /// ALPN <c>h2</c> alone for gRPC, <c>h2,http/1.1</c> for the HTTP port so that browsers and curl both work.
+    /// </summary>
+    private static string Tls(EdgeRoute route, EdgeOptions options) => !options.Tls.Enabled ? ""
+        : $" ssl crt {EdgeTls.CopyPath(options)} alpn {(route.Protocol == EdgeProtocol.Grpc ? "h2" : "h2,http/1.1")}";
 
     private static string Server(string name, EdgeRoute route, EdgeLayout layout, EdgeSlot slot, EdgeOptions options) =>
         new StringBuilder()

@@ -13,6 +13,12 @@ public interface IEdgeRuntimeApi
 {
     /// <summary>Sends one command and returns the reply text.</summary>
     Task<string> ExecuteAsync(string command, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends one command with a multi-line payload (<c>command &lt;&lt;</c>, the lines, an empty line), such as
+    /// <c>set ssl cert</c> with a PEM bundle, and returns the reply text. The payload must hold no empty line.
+    /// </summary>
+    Task<string> ExecuteAsync(string command, string payload, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -32,7 +38,28 @@ public sealed class HaproxyRuntimeApi : IEdgeRuntimeApi
     }
 
     /// <summary>Sends one command and returns the reply text.</summary>
-    public async Task<string> ExecuteAsync(string command, CancellationToken cancellationToken)
+    public Task<string> ExecuteAsync(string command, CancellationToken cancellationToken)
+    {
+        CheckCommand(command);
+        return SendAsync(command, command + "\n", cancellationToken);
+    }
+
+    /// <summary>Sends one command with a payload (HAProxy 2.x's <c>&lt;&lt;</c> form) and returns the reply text.</summary>
+    public Task<string> ExecuteAsync(string command, string payload, CancellationToken cancellationToken)
+    {
+        CheckCommand(command);
+        ArgumentException.ThrowIfNullOrEmpty(payload);
+        var lines = payload.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        if (lines.Any(string.IsNullOrWhiteSpace))
+        {
+            // An empty line ends the payload: the rest would run as commands.
+            throw new ArgumentException("a runtime API payload must hold no empty line", nameof(payload));
+        }
+
+        return SendAsync(command, $"{command} <<\n{string.Join('\n', lines)}\n\n", cancellationToken);
+    }
+
+    private static void CheckCommand(string command)
     {
         ArgumentException.ThrowIfNullOrEmpty(command);
         if (command.Contains('\n', StringComparison.Ordinal) || command.Contains(';', StringComparison.Ordinal))
@@ -40,7 +67,10 @@ public sealed class HaproxyRuntimeApi : IEdgeRuntimeApi
             // One command per call, so that a reply always belongs to exactly one command.
             throw new ArgumentException("one runtime API command, without ';' or a newline", nameof(command));
         }
+    }
 
+    private async Task<string> SendAsync(string command, string text, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
         using var socket = _endpoint is UnixDomainSocketEndPoint
@@ -49,7 +79,7 @@ public sealed class HaproxyRuntimeApi : IEdgeRuntimeApi
         try
         {
             await socket.ConnectAsync(_endpoint, timeout.Token).ConfigureAwait(false);
-            await socket.SendAsync(Encoding.ASCII.GetBytes(command + "\n"), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            await socket.SendAsync(Encoding.ASCII.GetBytes(text), SocketFlags.None, timeout.Token).ConfigureAwait(false);
             var reply = new MemoryStream();
             var buffer = new byte[16 * 1024];
             int read;

@@ -29,4 +29,16 @@ internal static partial class Log
 
     [LoggerMessage(5008, LogLevel.Warning, "Edge switch to slot {Slot}: the edge shows it in maintenance in {Backend} (it restarted from its file); enabling it again")]
     public static partial void SwitchReapplied(ILogger logger, EdgeSlot slot, string backend);
+
+    [LoggerMessage(5009, LogLevel.Information, "Edge certificate {Certificate} checked and copied to {Path}")]
+    public static partial void CertificateCopied(ILogger logger, string certificate, string path);
+
+    [LoggerMessage(5010, LogLevel.Information, "Edge now serves certificate {Certificate} on new handshakes (runtime API; open connections kept)")]
+    public static partial void CertificateRotated(ILogger logger, string certificate);
+
+    [LoggerMessage(5011, LogLevel.Warning, "Edge did not take certificate {Certificate} ({Error}); it keeps its current one and the next tick tries again")]
+    public static partial void CertificateNotApplied(ILogger logger, string certificate, string error);
+
+    [LoggerMessage(5012, LogLevel.Error, "Edge certificate file {Path} refused: {Reason}; the edge keeps serving its current certificate (Deployer:Edge:Tls:CertificatePath)")]
+    public static partial void CertificateRefused(ILogger logger, string path, string reason);
 }

@@ -49,6 +49,7 @@ public static class DeployerHostExtensions
         services.AddImageRegistry(builder.Configuration);
         services.AddDockerPipelines();
         services.TryAddSingleton<IContainerRuntime, DockerContainerRuntime>();
+        services.TryAddSingleton<PinnedCertificates>();
         services.TryAddSingleton<IPredictorProbe, GrpcPredictorProbe>();
         services.AddHttpClient(RolloutNotifier.HttpClientName);
 

@@ -24,10 +24,12 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
     private readonly PreflightOptions _preflight;
     private readonly PredictRequest _golden;
     private readonly TimeProvider _time;
+    private readonly PinnedCertificates _pins;
 
-    public GrpcPredictorProbe(IOptions<PreflightOptions> options, TimeProvider time)
+    public GrpcPredictorProbe(IOptions<PreflightOptions> options, TimeProvider time, PinnedCertificates pins)
     {
         _time = time;
+        _pins = pins;
         _preflight = options.Value;
         _golden = JsonParser.Default.Parse<PredictRequest>(_preflight.GoldenRequest);
     }
@@ -67,10 +69,16 @@ internal sealed class GrpcPredictorProbe : IPredictorProbe
     // gRPC deadlines are absolute UTC.
     private DateTime Deadline(TimeSpan timeout) => _time.GetUtcNow().UtcDateTime + timeout;
 
-    private static GrpcChannel CreateChannel(Uri address, TimeSpan timeout) =>
+    private GrpcChannel CreateChannel(Uri address, TimeSpan timeout) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler { ConnectTimeout = timeout, PooledConnectionLifetime = TimeSpan.Zero },
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = timeout,
+                PooledConnectionLifetime = TimeSpan.Zero,
+                // https only through a TLS edge: its certificate is pinned, not validated by name (the probe dials 127.0.0.1).
+                SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, certificate, _, _) => _pins.Accepts(certificate) },
+            },
             DisposeHttpClient = true,
         });
 }

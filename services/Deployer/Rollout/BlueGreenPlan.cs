@@ -14,6 +14,7 @@ namespace StudentPerformance.Deployer.Rollout;
 /// </summary>
 internal sealed class BlueGreenPlan(
     BlueGreenSlots slots,
+    EdgeTls edgeTls,
     IContainerRuntime docker,
     IPredictorProbe probe,
     IOptions<PreflightOptions> preflight,
@@ -139,6 +140,12 @@ internal sealed class BlueGreenPlan(
     private async Task GateAsync(SlotRun slot, CancellationToken ct)
     {
         var publicAddress = RolloutSteps.Address(slots.Layout(slot.Candidate).Routes.First(r => r.Protocol == EdgeProtocol.Grpc).Public[0])!;
+        if (edgeTls.Enabled)
+        {
+            // The probe pins the certificate the edge serves (EdgeTls): a client's view, TLS included.
+            publicAddress = new UriBuilder(publicAddress) { Scheme = Uri.UriSchemeHttps }.Uri;
+        }
+
         var gate = steps.NewGate(slot.Run.Container!.State.RestartCount);
         var verdict = await steps.WatchAsync(slots.Name(slot.Candidate), publicAddress, gate.Observe, null, ct).ConfigureAwait(false);
         if (verdict.Status != GateStatus.Passed)

@@ -16,6 +16,7 @@ internal sealed class BlueGreenReconciler(
     IContainerRuntime docker,
     IEdgeProxy edge,
     EdgeImage edgeImage,
+    EdgeTls edgeTls,
     IPredictorProbe probe,
     IOptions<PreflightOptions> preflight,
     RolloutSteps steps,
@@ -265,6 +266,8 @@ internal sealed class BlueGreenReconciler(
     /// </summary>
     private async Task EnsureEdgeAsync(EdgeLayout layout, CancellationToken ct)
     {
+        // The certificate's checked copy first: the configuration names it, and an edge that starts loads it.
+        await edgeTls.PrepareAsync(ct).ConfigureAwait(false);
         var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
         var current = await docker.InspectAsync(slots.EdgeSettings.Name, ct).ConfigureAwait(false);
         // A container made from another image, or for another runtime API, is replaced (after its image is pulled).
@@ -305,6 +308,8 @@ internal sealed class BlueGreenReconciler(
         }
         else
         {
+            // Running on its file: a replaced certificate reaches it through the runtime API, connections kept.
+            await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
             return;
         }
 
@@ -313,6 +318,8 @@ internal sealed class BlueGreenReconciler(
         {
             throw new EdgeRuntimeApiException($"the edge '{slots.EdgeSettings.Name}' did not answer on its runtime API ({slots.EdgeSettings.RuntimeApi}) within {EdgeStartTimeout}");
         }
+
+        await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ internal sealed class BlueGreenStrategy(
     IContainerRuntime docker,
     IEdgeProxy edge,
     EdgeImage edgeImage,
+    EdgeTls edgeTls,
     StateStore state,
     DeployerMetrics metrics) : IRolloutStrategy
 {
@@ -37,6 +38,6 @@ internal sealed class BlueGreenStrategy(
             edge.ConfiguredLiveSlot()?.ServerName(),
             active?.Candidate,
             active?.Phase,
-            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem });
+            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem, TlsProblem = edgeTls.Problem, Certificate = edgeTls.Current?.ToString() });
     }
 }

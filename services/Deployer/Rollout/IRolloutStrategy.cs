@@ -32,6 +32,12 @@ public sealed record EdgeStatus(bool Reachable, IReadOnlyList<EdgeServerStatus> 
 {
     /// <summary>Why <c>Deployer:Edge:Image</c> could not be pulled (the running edge is kept), or null.</summary>
     public string? ImageProblem { get; init; }
+
+    /// <summary>Why <c>Deployer:Edge:Tls:CertificatePath</c> is not what the edge serves (the old certificate serves), or null.</summary>
+    public string? TlsProblem { get; init; }
+
+    /// <summary>The certificate the edge serves (subject, SHA-1, expiry), or null without TLS.</summary>
+    public string? Certificate { get; init; }
 }
 
 public sealed record EdgeServerStatus(string Backend, string Slot, string Admin, bool Up, string Status, int CurrentSessions);

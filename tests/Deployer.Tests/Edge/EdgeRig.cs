@@ -6,6 +6,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using StudentPerformance.Deployer.Containers;
 using StudentPerformance.Deployer.Edge;
+using StudentPerformance.Deployer.Readiness;
 
 namespace Deployer.Tests.Edge;
 
@@ -30,6 +31,7 @@ public sealed class EdgeRig : IAsyncDisposable
         Blue = blue;
         Green = green;
         Proxy = new HaproxyEdgeProxy(Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, NullLogger<HaproxyEdgeProxy>.Instance);
+        Tls = new EdgeTls(Microsoft.Extensions.Options.Options.Create(options), Pins, TlsLogs);
     }
 
     public string Directory { get; }
@@ -44,9 +46,22 @@ public sealed class EdgeRig : IAsyncDisposable
 
     public HaproxyEdgeProxy Proxy { get; }
 
-    public Uri GrpcAddress => new($"http://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Grpc).Public[0].HostPort}");
+    /// <summary>The deployer's certificate rotation over this edge (used when the rig was given a certificate).</summary>
+    public EdgeTls Tls { get; }
 
-    public Uri HttpAddress => new($"http://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Http).Public[0].HostPort}");
+    internal ListLogger<EdgeTls> TlsLogs { get; } = new();
+
+    /// <summary>The certificates <see cref="Tls"/> told the deployer's probes to accept.</summary>
+    public PinnedCertificates Pins { get; } = new();
+
+    /// <summary>The operator's certificate file (<c>Deployer:Edge:Tls:CertificatePath</c>), when the rig has one.</summary>
+    public string CertificatePath => Options.Tls.CertificatePath;
+
+    private string Scheme => Options.Tls.Enabled ? "https" : "http";
+
+    public Uri GrpcAddress => new($"{Scheme}://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Grpc).Public[0].HostPort}");
+
+    public Uri HttpAddress => new($"{Scheme}://127.0.0.1:{Layout.Routes.Single(r => r.Protocol == EdgeProtocol.Http).Public[0].HostPort}");
 
     public string ConfigPath => Path.Combine(Options.ConfigDirectory, HaproxyConfig.FileName);
 
@@ -61,7 +76,10 @@ public sealed class EdgeRig : IAsyncDisposable
         }
     }
 
-    public static async Task<EdgeRig> StartAsync(Action<EdgeOptions>? configure = null)
+    /// <param name="configure">Changes to the rig's options.</param>
+    /// <param name="certificate">Written to the operator's file under the rig's folder, and named by
+    /// <c>Deployer:Edge:Tls:CertificatePath</c>: the edge terminates TLS.</param>
+    public static async Task<EdgeRig> StartAsync(Action<EdgeOptions>? configure = null, TestCertificate? certificate = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("sp-edge-").FullName;
         // Readable by the edge container's own user when the folder is mounted.
@@ -83,6 +101,13 @@ public sealed class EdgeRig : IAsyncDisposable
             // The slots are Kestrel servers on the host's loopback, not containers on a network.
             SlotNetwork = "",
         };
+        if (certificate is not null)
+        {
+            var operatorFolder = System.IO.Directory.CreateDirectory(Path.Combine(directory, "operator")).FullName;
+            options.Tls.CertificatePath = Path.Combine(operatorFolder, "edge.pem");
+            certificate.WriteTo(options.Tls.CertificatePath);
+        }
+
         configure?.Invoke(options);
         var layout = EdgeLayout.Create(
             [new PortBinding("127.0.0.1", Free(), 8000), new PortBinding("127.0.0.1", Free(), 8080)], 8000, options, EdgeSlot.Blue);
@@ -96,6 +121,8 @@ public sealed class EdgeRig : IAsyncDisposable
     /// <summary>Writes the layout's file and runs haproxy on it (master-worker, foreground, as in Dockerfile.edge).</summary>
     public async Task StartHaproxyAsync()
     {
+        // As the deployer does: the checked copy of the certificate before the file that names it.
+        await Tls.PrepareAsync(CancellationToken.None);
         await Proxy.WriteConfigAsync(Layout, CancellationToken.None);
         // -dR: no SO_REUSEPORT, so a public port another process already holds fails the start loudly instead of
         // sharing the port's calls with it.

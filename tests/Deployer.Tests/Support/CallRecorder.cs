@@ -26,11 +26,12 @@ public sealed class CallRecorder : IAsyncDisposable
 
     /// <param name="address">The edge's public gRPC address.</param>
     /// <param name="newChannelPerCall">A new channel (a new TCP connection) for every call, as a short-lived client has.</param>
-    public CallRecorder(Uri address, bool newChannelPerCall = false)
+    /// <param name="handler">The long-lived channel's handler (such as one that trusts a test certificate); the default's otherwise.</param>
+    public CallRecorder(Uri address, bool newChannelPerCall = false, HttpMessageHandler? handler = null)
     {
         _address = address;
         _newChannelPerCall = newChannelPerCall;
-        _channel = GrpcChannel.ForAddress(address);
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = handler is not null });
         _loop = Task.Run(LoopAsync);
     }
 

@@ -13,7 +13,10 @@ public sealed class Chromium : IDisposable
     private const string ChromedriverPath = "/usr/bin/chromedriver";
     private readonly DirectoryInfo _profile = Directory.CreateTempSubdirectory("deployer-chromium-");
 
-    public Chromium(int width, int height)
+    /// <param name="width">Window width.</param>
+    /// <param name="height">Window height.</param>
+    /// <param name="arguments">More switches, such as a pinned test certificate.</param>
+    public Chromium(int width, int height, params string[] arguments)
     {
         var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ChromedriverPath)!, Path.GetFileName(ChromedriverPath));
         service.SuppressInitialDiagnosticInformation = true;
@@ -36,6 +39,7 @@ public sealed class Chromium : IDisposable
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
             $"--window-size={width},{height}",
             $"--user-data-dir={_profile.FullName}");
+        options.AddArguments(arguments);
         Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
     }
 

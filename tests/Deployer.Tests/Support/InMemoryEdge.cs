@@ -280,6 +280,9 @@ public sealed class InMemoryEdge : IEdgeProxy
     private sealed class RuntimeApi(InMemoryEdge edge) : IEdgeRuntimeApi
     {
         public Task<string> ExecuteAsync(string command, CancellationToken cancellationToken) => edge.ExecuteAsync(command, cancellationToken);
+
+        // Payload commands (`set ssl cert`) are not simulated: the in-memory edge speaks no TLS; EdgeTlsTests use HAProxy.
+        public Task<string> ExecuteAsync(string command, string payload, CancellationToken cancellationToken) => edge.ExecuteAsync(command, cancellationToken);
     }
 
     private sealed class ConfigFile(InMemoryEdge edge) : IEdgeConfigFile

@@ -49,13 +49,15 @@ internal sealed class PlanRig : IDisposable
         {
             var slots = new BlueGreenSlots(Engine, Edge, Options.Create(Container), Options.Create(EdgeOptions), Metrics, Time, BlueGreenLogs);
             var edgeImage = new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance);
+            var edgeTls = new EdgeTls(Options.Create(EdgeOptions), new PinnedCertificates(), NullLogger<EdgeTls>.Instance);
             return new BlueGreenStrategy(
-                new BlueGreenPlan(slots, Engine, Probe, Options.Create(Preflight), Steps, _state.Value, BlueGreenLogs),
-                new BlueGreenReconciler(slots, Engine, Edge, edgeImage, Probe, Options.Create(Preflight), Steps, _state.Value, Time, BlueGreenLogs),
+                new BlueGreenPlan(slots, edgeTls, Engine, Probe, Options.Create(Preflight), Steps, _state.Value, BlueGreenLogs),
+                new BlueGreenReconciler(slots, Engine, Edge, edgeImage, edgeTls, Probe, Options.Create(Preflight), Steps, _state.Value, Time, BlueGreenLogs),
                 slots,
                 Engine,
                 Edge,
                 edgeImage,
+                edgeTls,
                 _state.Value,
                 Metrics);
         });
