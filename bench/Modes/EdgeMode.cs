@@ -189,7 +189,7 @@ internal static class EdgeMode
             }
 
             var edge = new Uri($"http://127.0.0.1:{_edgeGrpcPort}");
-            if (!await WaitAsync(async ct => (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == Live, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+            if (!await HaproxyProcesses.WaitAsync(async ct => (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == Live, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException($"the edge did not route to slot {Live} within 30 s");
             }
@@ -232,7 +232,7 @@ internal static class EdgeMode
             await EnsureSlotAsync(next, cancellationToken).ConfigureAwait(false);
             await _proxy.WriteConfigAsync(_layout.WithLive(next), cancellationToken).ConfigureAwait(false);
             var master = _edge!.Pid;
-            var workersBefore = Workers(master);
+            var workersBefore = HaproxyProcesses.Workers(master);
             using (var signal = Process.Start("/bin/kill", ["-USR2", master.ToString(CultureInfo.InvariantCulture)]))
             {
                 await signal.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -240,8 +240,8 @@ internal static class EdgeMode
 
             // The new worker answers the runtime API with the new file's state; the old one finishes its connections
             // (bounded by hard-stop-after) and exits.
-            if (!await WaitAsync(async ct => Workers(master).Except(workersBefore).Any() && (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == next, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false)
-                || !await WaitAsync(_ => Task.FromResult(!Workers(master).Intersect(workersBefore).Any()), _options.DrainTimeout + TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false))
+            if (!await HaproxyProcesses.WaitAsync(async ct => HaproxyProcesses.Workers(master).Except(workersBefore).Any() && (await _proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == next, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false)
+                || !await HaproxyProcesses.WaitAsync(_ => Task.FromResult(!HaproxyProcesses.Workers(master).Intersect(workersBefore).Any()), _options.DrainTimeout + TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException("the reload did not complete");
             }
@@ -292,46 +292,5 @@ internal static class EdgeMode
             }
         }
 
-        /// <summary>The master's worker processes, from /proc.</summary>
-        private static HashSet<int> Workers(int master)
-        {
-            var workers = new HashSet<int>();
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
-            {
-                if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-                {
-                    try
-                    {
-                        var ppid = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal));
-                        if (ppid is not null && int.Parse(ppid[5..].Trim(), CultureInfo.InvariantCulture) == master)
-                        {
-                            workers.Add(pid);
-                        }
-                    }
-                    catch (IOException)
-                    {
-                        // Gone meanwhile.
-                    }
-                }
-            }
-
-            return workers;
-        }
-
-        private static async Task<bool> WaitAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            var started = Clock.GetTimestamp();
-            while (Clock.GetElapsedTime(started) < timeout)
-            {
-                if (await condition(cancellationToken).ConfigureAwait(false))
-                {
-                    return true;
-                }
-
-                await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-            }
-
-            return false;
-        }
     }
 }

@@ -104,7 +104,7 @@ internal static class EdgeTlsMode
         _ = edge.DrainAsync();
         try
         {
-            if (!await WaitAsync(async ct => (await proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == EdgeSlot.Blue, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+            if (!await HaproxyProcesses.WaitAsync(async ct => (await proxy.GetStateAsync(ct).ConfigureAwait(false))?.Live == EdgeSlot.Blue, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException("the edge did not route to the slot within 30 s");
             }
@@ -133,7 +133,7 @@ internal static class EdgeTlsMode
                     await ReloadAsync(edge.Pid, cancellationToken).ConfigureAwait(false);
                 }
 
-                if (!await WaitAsync(_ => Task.FromResult(fresh.LastOrDefault() == next.Fingerprint), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+                if (!await HaproxyProcesses.WaitAsync(_ => Task.FromResult(fresh.LastOrDefault() == next.Fingerprint), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false))
                 {
                     throw new InvalidOperationException($"{method}: no new connection was presented certificate {i} within 30 s");
                 }
@@ -211,57 +211,16 @@ internal static class EdgeTlsMode
     /// <summary>SIGUSR2 to the master; done when a new worker runs and the old ones are gone.</summary>
     private static async Task ReloadAsync(int master, CancellationToken cancellationToken)
     {
-        var before = Workers(master);
+        var before = HaproxyProcesses.Workers(master);
         using (var signal = Process.Start("/bin/kill", ["-USR2", master.ToString(CultureInfo.InvariantCulture)]))
         {
             await signal.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (!await WaitAsync(_ => Task.FromResult(Workers(master) is var now && now.Count > 0 && !now.Overlaps(before)), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false))
+        if (!await HaproxyProcesses.WaitAsync(_ => Task.FromResult(HaproxyProcesses.Workers(master) is var now && now.Count > 0 && !now.Overlaps(before)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false))
         {
             throw new InvalidOperationException("the reload did not replace the worker within 30 s");
         }
-    }
-
-    private static HashSet<int> Workers(int master)
-    {
-        var workers = new HashSet<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                try
-                {
-                    var ppid = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal));
-                    if (ppid is not null && int.Parse(ppid[5..].Trim(), CultureInfo.InvariantCulture) == master)
-                    {
-                        workers.Add(pid);
-                    }
-                }
-                catch (IOException)
-                {
-                    // Gone meanwhile.
-                }
-            }
-        }
-
-        return workers;
-    }
-
-    private static async Task<bool> WaitAsync(Func<CancellationToken, Task<bool>> condition, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var started = Clock.GetTimestamp();
-        while (Clock.GetElapsedTime(started) < timeout)
-        {
-            if (await condition(cancellationToken).ConfigureAwait(false))
-            {
-                return true;
-            }
-
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
-        }
-
-        return false;
     }
 
     /// <summary>One slot: grpc.health.v1 over h2c, and <c>/readyz</c> over HTTP/1.1 for the edge's check.</summary>
