@@ -26,14 +26,9 @@ internal sealed class FleetCoordinator(
     private string? _role;
     private string? _lastError;
     private DateTimeOffset? _checkedAt;
-    private Described? _described;
-
-    /// <summary>How long /status may show the fleet record it last read.</summary>
-    internal static readonly TimeSpan DescribeFor = TimeSpan.FromSeconds(5);
 
     public async Task<FleetClearance> ClearAsync(string image, string digest, string? runningDigest, CancellationToken cancellationToken)
     {
-        _described = null;
         await StopRenewalAsync().ConfigureAwait(false);
         try
         {
@@ -98,7 +93,6 @@ internal sealed class FleetCoordinator(
 
     public async Task ReportAsync(string image, FleetReport report, CancellationToken cancellationToken)
     {
-        _described = null;
         ArgumentNullException.ThrowIfNull(report);
         var claim = await StopRenewalAsync().ConfigureAwait(false);
         if (claim is not null && claim.Digest != report.Digest)
@@ -128,7 +122,6 @@ internal sealed class FleetCoordinator(
 
     public async Task RecordRollbackAsync(string image, string digest, CancellationToken cancellationToken)
     {
-        _described = null;
         try
         {
             var hostId = await identity.GetHostIdAsync(cancellationToken).ConfigureAwait(false);
@@ -152,18 +145,8 @@ internal sealed class FleetCoordinator(
         try
         {
             hostId = await identity.GetHostIdAsync(cancellationToken).ConfigureAwait(false);
-            var key = $"{image}@{digest}";
-            var now = FleetRules.MonotonicNow(time);
-            // /status is polled every second by an open dashboard: the table is read at most every DescribeFor, and
-            // at once after this host wrote to it.
-            if (_described is { } seen && seen.Key == key && now - seen.At < DescribeFor)
-            {
-                return new FleetView(true, hostId, Role(), seen.Record, seen.Baked, _checkedAt, _lastError);
-            }
-
             var record = digest is null ? null : await store.GetAsync(image, digest, cancellationToken).ConfigureAwait(false);
             var baked = First(await store.BakedAsync(image, cancellationToken).ConfigureAwait(false));
-            _described = new Described(key, now, record, baked);
             return new FleetView(true, hostId, Role(), record, baked, _checkedAt, _lastError);
         }
         catch (FleetStoreException ex)
@@ -173,8 +156,6 @@ internal sealed class FleetCoordinator(
     }
 
     public async ValueTask DisposeAsync() => await StopRenewalAsync().ConfigureAwait(false);
-
-    private sealed record Described(string Key, TimeSpan At, FleetRecord? Record, string? Baked);
 
     private string? Role()
     {
