@@ -49,6 +49,12 @@ public static class ServiceShape
     /// <summary>Where user data writes the compose file and its <c>.env</c> on a host.</summary>
     public const string ComposeDirectory = "/opt/student-performance";
 
+    /// <summary>
+    /// Where user data writes the public half of the image-signing key on a host, and where the deployer reads it
+    /// (<c>Deployer:Signature:PublicKeyPath</c>, mounted read-only at the same path): every host requires signed images.
+    /// </summary>
+    public const string SigningPublicKeyPath = "/etc/student-performance/cosign.pub";
+
     /// <summary><c>Deployer:PollInterval</c> on every host.</summary>
     public const string PollInterval = "00:00:30";
 

@@ -1,12 +1,14 @@
 using Amazon.CDK;
 using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.KMS;
 using Constructs;
 
 namespace StudentPerformance.Infra.CiIdentity;
 
 /// <summary>
 /// The identity GitHub Actions assumes through OIDC to push images: no long-lived keys. Only the main branch of
-/// one repository can assume it, and it can only push to the three ECR repositories.
+/// one repository can assume it; it can only push to the three ECR repositories and sign with the image-signing key
+/// (an asymmetric KMS key whose private half never leaves KMS), which the deployers verify (docs/security.md).
 /// </summary>
 public sealed class CiIdentityStack : Stack
 {
@@ -24,6 +26,16 @@ public sealed class CiIdentityStack : Stack
         "ecr:PutImage",
         "ecr:UploadLayerPart",
     ];
+
+    /// <summary>The signing key's alias: <c>cosign sign --key awskms:///alias/student-performance-image-signing</c>.</summary>
+    public const string SigningKeyAlias = "alias/student-performance-image-signing";
+
+    /// <summary>
+    /// All cosign needs of the key: sign a digest and read the public key (<c>cosign public-key</c>), plus
+    /// <c>kms:DescribeKey</c>, which cosign's KMS signer calls before it signs to learn the signing algorithm
+    /// (sigstore/sigstore, pkg/signature/kms/aws/client.go, <c>fetchCMK</c>): without it <c>cosign sign</c> fails.
+    /// </summary>
+    public static readonly string[] SigningActions = ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"];
 
     public CiIdentityStack(Construct scope, string id, IStackProps? props = null)
         : base(scope, id, props)
@@ -99,6 +111,29 @@ public sealed class CiIdentityStack : Stack
             ],
         }));
 
+        // ECDSA P-256 over SHA-256: the one scheme the deployer's verifier accepts (Deployer:Signature). Retained: a
+        // deleted key would leave every signed digest unverifiable by a new host. Asymmetric keys cannot rotate in
+        // KMS; rotating means a new key and a new public key on the hosts (docs/security.md).
+        var signingKey = new Key(this, "ImageSigningKey", new KeyProps
+        {
+            Description = "Signs the images CI pushes (cosign); the deployers verify with its public key",
+            KeySpec = KeySpec.ECC_NIST_P256,
+            KeyUsage = KeyUsage.SIGN_VERIFY,
+            Alias = SigningKeyAlias,
+            RemovalPolicy = RemovalPolicy.RETAIN,
+        });
+        role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "SignImagesWithTheSigningKey",
+            Actions = SigningActions,
+            Resources = [signingKey.KeyArn],
+        }));
+
+        _ = new CfnOutput(this, "SigningKeyArn", new CfnOutputProps
+        {
+            Description = "cosign public-key --key awskms:///<this ARN> > cosign.pub, then Deployer:Signature:PublicKeyPath on each host",
+            Value = signingKey.KeyArn,
+        });
         _ = new CfnOutput(this, "RoleArn", new CfnOutputProps
         {
             Description = "Set as the GitHub repository variable AWS_ROLE_TO_ASSUME",

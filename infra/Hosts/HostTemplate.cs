@@ -78,6 +78,20 @@ internal sealed class HostTemplate : Construct
             ],
         }));
 
+        // The public half of the CI's image-signing key (CiIdentity stack), read once at boot: through its alias only,
+        // since the stacks are deployable alone and this one cannot name the key's ARN. kms:RequestAlias holds only
+        // for requests that name the key by that alias, which the bootstrap does; no other key and no other action.
+        Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ReadTheImageSigningPublicKey",
+            Actions = ["kms:GetPublicKey"],
+            Resources = [$"arn:{Aws.PARTITION}:kms:{Aws.REGION}:{Aws.ACCOUNT_ID}:key/*"],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["kms:RequestAlias"] = CiIdentityStack.SigningKeyAlias },
+            },
+        }));
+
         SecurityGroup = new SecurityGroup(this, "SecurityGroup", new SecurityGroupProps
         {
             Vpc = props.Vpc,
@@ -143,7 +157,11 @@ internal sealed class HostTemplate : Construct
         var dockerConfig = "{\"credHelpers\": {\"" + registry + "\": \"ecr-login\"}}";
         // A fleet host joins the canary protocol (docs/fleet.md): the table in this region, the instance id (IMDSv2)
         // as its name. Its first rollout is the fleet's last baked digest, not whatever :latest points at.
-        var environment = new List<string>();
+        var environment = new List<string>
+        {
+            $"      Deployer__Signature__PublicKeyPath: \"{ServiceShape.SigningPublicKeyPath}\"",
+            "      Deployer__Signature__Required: \"true\"",
+        };
         if (pollJitter is not null)
         {
             environment.Add($"      Deployer__PollJitter: \"{pollJitter}\"");
@@ -156,13 +174,16 @@ internal sealed class HostTemplate : Construct
             environment.Add($"      Deployer__Fleet__Region: \"{Aws.REGION}\"");
         }
 
-        var jitter = environment.Count == 0 ? "" : $$"""
+        var keyPath = ServiceShape.SigningPublicKeyPath;
+        var overrides = $$"""
             cat > {{dir}}/docker-compose.override.yml <<'OVERRIDE_EOF'
             # Written by the infrastructure: this host's additions to the repository's compose file.
             services:
               deployer:
                 environment:
             {{string.Join("\n", environment)}}
+                volumes:
+                  - {{keyPath}}:{{keyPath}}:ro
             OVERRIDE_EOF
 
             """;
@@ -198,9 +219,24 @@ internal sealed class HostTemplate : Construct
             {{signalSetup}}apt-get update -q
             apt-get update -q
             # docker-compose is Ubuntu's 1.29, which the repository's compose file is tested with. The ECR credential
-            # helper lets docker (and compose) pull with the instance role; awscli signals readiness on a fleet.
+            # helper lets docker (and compose) pull with the instance role; awscli reads the signing key and signals readiness
+            # on a fleet.
             apt-get install -y -q --no-install-recommends docker.io docker-compose amazon-ecr-credential-helper awscli curl
             systemctl enable --now docker
+
+            # Only signed images roll out (docs/security.md): the deployer checks each digest against the public half
+            # of the KMS key CI signs with, written here as PEM (KMS returns DER, base64 in the CLI's text output).
+            # Without it the host does not start: deploy the CiIdentity stack first.
+            signing_public_key() {
+              local der
+              der=$(aws kms get-public-key --region {{Aws.REGION}} --key-id {{CiIdentityStack.SigningKeyAlias}} --query PublicKey --output text) \
+                || { echo "bootstrap: cannot read the public key of {{CiIdentityStack.SigningKeyAlias}} (is the CiIdentity stack deployed?)" >&2; return 1; }
+              { echo '-----BEGIN PUBLIC KEY-----'; fold -w 64 <<<"$der"; echo '-----END PUBLIC KEY-----'; } > "$1.new"
+              chmod 0644 "$1.new"
+              mv "$1.new" "$1"
+            }
+            install -d -m 0755 {{Path.GetDirectoryName(keyPath)}}
+            signing_public_key {{keyPath}}
 
             install -d -o {{ServiceShape.DeployerUid}} -g {{ServiceShape.DeployerUid}} -m 0750 {{ServiceShape.DeployerStateDirectory}}
             install -d -m 0700 /root/.docker
@@ -212,7 +248,7 @@ internal sealed class HostTemplate : Construct
             cat > {{dir}}/docker-compose.yml <<'COMPOSE_EOF'
             {{compose}}
             COMPOSE_EOF
-            {{jitter}}cat > {{dir}}/.env <<ENV_EOF
+            {{overrides}}cat > {{dir}}/.env <<ENV_EOF
             DEPLOYER_STRATEGY={{ServiceShape.DeployerStrategy}}
             DEPLOYER_IMAGE={{registry}}/{{ServiceShape.DeployerRepository}}@{{deployerDigest}}
             EDGE_IMAGE={{registry}}/{{ServiceShape.EdgeRepository}}@{{edgeDigest}}

@@ -9,12 +9,17 @@ namespace StudentPerformance.Infra.Registry;
 /// start by digest. No lifecycle rule may expire an image a host needs: the deployer and edge digests pinned in the
 /// launch template (a replacement host pulls them at boot) keep their commit tag, and tagged images of those two
 /// repositories never expire. Only the predictor's are counted out, beyond the newest ten (docs/fleet.md: a fresh
-/// host starts from the fleet's last baked digest, which ten refused pushes in a row would push out).
+/// host starts from the fleet's last baked digest, which ten refused pushes in a row would push out). Each image's
+/// cosign signature is a small manifest of its own in the same repository (tagged <c>sha256-&lt;hex&gt;.sig</c>), which
+/// the deployer needs to roll that image out or back: the predictor's are kept for as many images as the rule keeps.
 /// </summary>
 public sealed class RegistryStack : Stack
 {
     /// <summary>Predictor images kept whatever their age: more than any host can still roll back to.</summary>
     public const int KeepNewestImages = 10;
+
+    /// <summary>The tags cosign gives signature manifests: <c>sha256-&lt;hex&gt;.sig</c>.</summary>
+    public const string SignatureTagPattern = "sha256-*.sig";
 
     /// <summary>Untagged images (a tag moved away from them) expire after this many days.</summary>
     public const int UntaggedExpiryDays = 14;
@@ -48,12 +53,24 @@ public sealed class RegistryStack : Stack
             rules =
             [
                 .. rules,
+                // A signature has a rule of its own, so the signatures of the kept images are kept too. The "any"
+                // rule below still counts the signatures it may not expire (ECR: a lower-priority rule identifies the
+                // images a higher one selected but cannot expire them), and CI pushes each image and then its
+                // signature: twice the count keeps the newest ten images.
                 new LifecycleRule
                 {
                     RulePriority = 2,
-                    Description = $"Keep the newest {KeepNewestImages} images: a host can roll back to any of them",
-                    TagStatus = TagStatus.ANY,
+                    Description = $"Keep the signatures of the newest {KeepNewestImages} images",
+                    TagStatus = TagStatus.TAGGED,
+                    TagPatternList = [SignatureTagPattern],
                     MaxImageCount = KeepNewestImages,
+                },
+                new LifecycleRule
+                {
+                    RulePriority = 3,
+                    Description = $"Keep the newest {KeepNewestImages} images (and their signatures): a host can roll back to any of them",
+                    TagStatus = TagStatus.ANY,
+                    MaxImageCount = 2 * KeepNewestImages,
                 },
             ];
         }

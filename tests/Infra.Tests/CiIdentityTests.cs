@@ -61,4 +61,32 @@ public sealed class CiIdentityTests
         Assert.Contains("ecr:PutImage", Policies.Actions(push));
         Assert.DoesNotContain(statements.SelectMany(Policies.Actions), a => a.Contains('*', StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void SigningKey_IsAnAsymmetricP256SigningKey_Retained_UnderItsAlias()
+    {
+        var (id, key) = Assert.Single(App.Resources("CiIdentity", "AWS::KMS::Key"));
+        var properties = key.GetProperty("Properties");
+
+        Assert.Equal("ECC_NIST_P256", properties.GetProperty("KeySpec").GetString());
+        Assert.Equal("SIGN_VERIFY", properties.GetProperty("KeyUsage").GetString());
+        Assert.Equal("Retain", key.GetProperty("DeletionPolicy").GetString());
+        var (_, alias) = Assert.Single(App.Resources("CiIdentity", "AWS::KMS::Alias"));
+        Assert.Equal("alias/student-performance-image-signing", alias.GetProperty("Properties").GetProperty("AliasName").GetString());
+        Assert.Equal($$"""{"Fn::GetAtt":["{{id}}","Arn"]}""", JsonSerializer.Serialize(alias.GetProperty("Properties").GetProperty("TargetKeyId")));
+    }
+
+    [Fact]
+    public void Role_MaySignAndReadThePublicKey_OfTheSigningKeyOnly()
+    {
+        var statements = Policies.Statements(App, "CiIdentity").ToList();
+        var (keyId, _) = Assert.Single(App.Resources("CiIdentity", "AWS::KMS::Key"));
+
+        var sign = Assert.Single(statements, s => Policies.Actions(s).Any(a => a.StartsWith("kms:", StringComparison.Ordinal)));
+        // DescribeKey too: cosign's KMS signer asks for the algorithm before it signs.
+        Assert.Equal(["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"], Policies.Actions(sign).Order(StringComparer.Ordinal));
+        Assert.Equal("Allow", sign.GetProperty("Effect").GetString());
+        Assert.Equal($$"""{"Fn::GetAtt":["{{keyId}}","Arn"]}""", Assert.Single(Policies.RawResources(sign)));
+        Assert.False(sign.TryGetProperty("Condition", out _));
+    }
 }

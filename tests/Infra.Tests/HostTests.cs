@@ -77,6 +77,37 @@ public sealed class HostTests
 
     [Theory]
     [MemberData(nameof(HostStacks))]
+    public void InstanceRole_ReadsOnlyThePublicKeyOfTheSigningKey_ThroughItsAlias(string stack)
+    {
+        var statements = Policies.Statements(App, stack).ToList();
+
+        var kms = Assert.Single(statements, s => Policies.Actions(s).Any(a => a.StartsWith("kms:", StringComparison.Ordinal)));
+        Assert.Equal("ReadTheImageSigningPublicKey", Policies.Sid(kms));
+        Assert.Equal(["kms:GetPublicKey"], Policies.Actions(kms));
+        Assert.Equal(["key/*"], Policies.ResourceSuffixes(kms));
+        var condition = kms.GetProperty("Condition");
+        Assert.Equal(["StringEquals"], condition.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(
+            """{"kms:RequestAlias":"alias/student-performance-image-signing"}""",
+            JsonSerializer.Serialize(condition.GetProperty("StringEquals")));
+    }
+
+    [Theory]
+    [MemberData(nameof(HostStacks))]
+    public void UserData_RequiresSignedImages_WithThePublicKeyReadFromKmsBeforeTheDeployerStarts(string stack)
+    {
+        var script = App.UserData(stack);
+
+        var read = script.IndexOf("signing_public_key /etc/student-performance/cosign.pub\n", StringComparison.Ordinal);
+        var start = script.IndexOf("docker-compose up -d --no-build deployer", StringComparison.Ordinal);
+        Assert.InRange(read, 0, start);
+        Assert.Contains("aws kms get-public-key --region ${AWS::Region} --key-id alias/student-performance-image-signing", script, StringComparison.Ordinal);
+        Assert.Contains("      Deployer__Signature__PublicKeyPath: \"/etc/student-performance/cosign.pub\"\n", script, StringComparison.Ordinal);
+        Assert.Contains("      Deployer__Signature__Required: \"true\"\n", script, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostStacks))]
     public void UserData_InstallsDockerWritesComposeAndStartsTheDeployerAndEdgeByDigest(string stack)
     {
         var script = App.UserData(stack);

@@ -26,11 +26,11 @@ public sealed class RegistryTests
     }
 
     [Fact]
-    public void LifecyclePolicy_Predictor_ExpiresUntaggedAfter14DaysAndKeepsTheNewest10()
+    public void LifecyclePolicy_Predictor_ExpiresUntaggedAfter14DaysAndKeepsTheNewest10_WithTheirSignatures()
     {
         var rules = Rules("student-performance");
 
-        Assert.Equal(2, rules.Count);
+        Assert.Equal(3, rules.Count);
         var (untagged, untaggedAction) = rules[0];
         Assert.Equal("untagged", untagged.GetProperty("tagStatus").GetString());
         Assert.Equal("sinceImagePushed", untagged.GetProperty("countType").GetString());
@@ -38,10 +38,19 @@ public sealed class RegistryTests
         Assert.Equal(14, untagged.GetProperty("countNumber").GetInt32());
         Assert.Equal("expire", untaggedAction);
 
-        var (any, anyAction) = rules[1];
+        // cosign's signature manifests (sha256-<hex>.sig): the newest ten kept by a rule of their own, which the
+        // last rule cannot expire but still counts, hence its twenty: ten images, each followed by its signature.
+        var (signatures, signaturesAction) = rules[1];
+        Assert.Equal("tagged", signatures.GetProperty("tagStatus").GetString());
+        Assert.Equal(["sha256-*.sig"], signatures.GetProperty("tagPatternList").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("imageCountMoreThan", signatures.GetProperty("countType").GetString());
+        Assert.Equal(10, signatures.GetProperty("countNumber").GetInt32());
+        Assert.Equal("expire", signaturesAction);
+
+        var (any, anyAction) = rules[2];
         Assert.Equal("any", any.GetProperty("tagStatus").GetString());
         Assert.Equal("imageCountMoreThan", any.GetProperty("countType").GetString());
-        Assert.Equal(10, any.GetProperty("countNumber").GetInt32());
+        Assert.Equal(20, any.GetProperty("countNumber").GetInt32());
         Assert.Equal("expire", anyAction);
     }
 

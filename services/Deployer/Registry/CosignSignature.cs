@@ -28,6 +28,49 @@ public static class CosignSignature
         return digest.Replace(':', '-') + ".sig";
     }
 
+    /// <summary>The PEM label of a public key (SubjectPublicKeyInfo): what <c>cosign public-key</c> writes.</summary>
+    public const string PublicKeyLabel = "PUBLIC KEY";
+
+    /// <summary>
+    /// Reads every PEM block of <paramref name="pem"/>: one public key, or several while a signing key is rotated (the
+    /// old and the new one concatenated, so that digests signed by either roll out). Each must be a
+    /// <c>PUBLIC KEY</c> block holding an EC P-256 key; no block at all is an error too.
+    /// </summary>
+    public static IReadOnlyList<ECDsa> LoadPublicKeys(string pem)
+    {
+        ArgumentNullException.ThrowIfNull(pem);
+        var keys = new List<ECDsa>();
+        try
+        {
+            var rest = pem.AsSpan();
+            while (PemEncoding.TryFind(rest, out var fields))
+            {
+                var label = rest[fields.Label].ToString();
+                if (label != PublicKeyLabel)
+                {
+                    throw new CryptographicException($"PEM block {keys.Count + 1} is a '{label}', not a '{PublicKeyLabel}': only public keys belong here");
+                }
+
+                keys.Add(LoadPublicKey(rest[fields.Location].ToString()));
+                rest = rest[fields.Location.End..];
+            }
+
+            return keys.Count > 0 ? keys : throw new CryptographicException($"no PEM '{PublicKeyLabel}' block in it");
+        }
+        catch
+        {
+            keys.ForEach(k => k.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>A short name for a key in logs and verdicts: the first 16 hex digits of SHA-256 over its SubjectPublicKeyInfo.</summary>
+    public static string Fingerprint(ECDsa key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
+    }
+
     /// <summary>Reads a PEM public key; only EC P-256 (what cosign and AWS KMS ECC_NIST_P256 make) is accepted.</summary>
     public static ECDsa LoadPublicKey(string pem)
     {

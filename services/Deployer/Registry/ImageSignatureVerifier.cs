@@ -24,7 +24,7 @@ public sealed record SignatureVerdict(bool Trusted, string Detail)
 /// <summary>
 /// Verifies cosign's key-based signatures through <see cref="IImageRegistry"/>: the manifest tagged
 /// <c>sha256-&lt;hex&gt;.sig</c>, each layer's simple-signing payload blob, the ECDSA signature in its annotation over
-/// those bytes, and the digest the payload names. One valid signature by the configured key is enough.
+/// those bytes, and the digest the payload names. One valid signature by a configured key is enough.
 /// </summary>
 internal sealed class ImageSignatureVerifier : IImageSignatureVerifier, IDisposable
 {
@@ -34,23 +34,23 @@ internal sealed class ImageSignatureVerifier : IImageSignatureVerifier, IDisposa
     private readonly IImageRegistry _registry;
     private readonly SignatureOptions _options;
     private readonly ILogger<ImageSignatureVerifier> _logger;
-    private readonly Lazy<ECDsa?> _key;
+    private readonly Lazy<IReadOnlyList<ECDsa>> _keys;
 
     public ImageSignatureVerifier(IImageRegistry registry, IOptions<SignatureOptions> options, ILogger<ImageSignatureVerifier> logger)
     {
         _registry = registry;
         _options = options.Value;
         _logger = logger;
-        _key = new Lazy<ECDsa?>(() => string.IsNullOrWhiteSpace(_options.PublicKeyPath)
-            ? null
-            : CosignSignature.LoadPublicKey(File.ReadAllText(_options.PublicKeyPath)));
+        _keys = new Lazy<IReadOnlyList<ECDsa>>(() => string.IsNullOrWhiteSpace(_options.PublicKeyPath)
+            ? []
+            : CosignSignature.LoadPublicKeys(File.ReadAllText(_options.PublicKeyPath)));
     }
 
     public async Task<SignatureVerdict> VerifyAsync(string digest, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(digest);
-        var key = _key.Value;
-        if (key is null)
+        var keys = _keys.Value;
+        if (keys.Count == 0)
         {
             return SignatureVerdict.Trust($"not checked: {SignatureOptions.SectionName}:PublicKeyPath is not set");
         }
@@ -82,33 +82,40 @@ internal sealed class ImageSignatureVerifier : IImageSignatureVerifier, IDisposa
             }
 
             var payload = await _registry.GetBlobAsync(layer.PayloadDigest, CosignSignature.MaxPayloadBytes, cancellationToken).ConfigureAwait(false);
-            if (payload is null || !CosignSignature.Verifies(key, payload, layer.Signature))
+            var signer = payload is null ? null : keys.FirstOrDefault(k => CosignSignature.Verifies(k, payload, layer.Signature));
+            if (signer is null)
             {
                 otherKey++;
                 continue;
             }
 
-            if (CosignSignature.SignedDigest(payload) != digest)
+            if (CosignSignature.SignedDigest(payload!) != digest)
             {
                 // A valid signature by our key, copied from another image's .sig: it vouches for that image only.
                 otherDigest++;
                 continue;
             }
 
-            Log.SignatureVerified(_logger, digest, layer.PayloadDigest);
-            return SignatureVerdict.Trust($"signed by the key at {SignatureOptions.SectionName}:PublicKeyPath");
+            var fingerprint = CosignSignature.Fingerprint(signer);
+            Log.SignatureVerified(_logger, digest, layer.PayloadDigest, fingerprint);
+            return SignatureVerdict.Trust($"signed by key {fingerprint} of {SignatureOptions.SectionName}:PublicKeyPath");
         }
 
         return SignatureVerdict.Refuse(otherDigest > 0
-            ? $"its signature by the configured key names another digest ({otherDigest} of {layers.Count} signatures)"
-            : $"signed, but not by the key at {SignatureOptions.SectionName}:PublicKeyPath ({otherKey} signature(s) checked)");
+            ? $"its signature by a configured key names another digest ({otherDigest} of {layers.Count} signatures)"
+            : keys.Count == 1
+                ? $"signed, but not by the key at {SignatureOptions.SectionName}:PublicKeyPath ({otherKey} signature(s) checked)"
+                : $"signed, but not by any of the {keys.Count} keys at {SignatureOptions.SectionName}:PublicKeyPath ({otherKey} signature(s) checked)");
     }
 
     public void Dispose()
     {
-        if (_key.IsValueCreated)
+        if (_keys.IsValueCreated)
         {
-            _key.Value?.Dispose();
+            foreach (var key in _keys.Value)
+            {
+                key.Dispose();
+            }
         }
     }
 }

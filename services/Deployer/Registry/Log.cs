@@ -35,8 +35,8 @@ internal static partial class Log
     [LoggerMessage(2008, LogLevel.Information, "Registry credentials invalidated; the next call fetches new ones")]
     public static partial void CredentialsInvalidated(ILogger logger);
 
-    [LoggerMessage(2009, LogLevel.Information, "Signature of {Digest} verified (payload {PayloadDigest})")]
-    public static partial void SignatureVerified(ILogger logger, string digest, string payloadDigest);
+    [LoggerMessage(2009, LogLevel.Information, "Signature of {Digest} verified (payload {PayloadDigest}, key {KeyFingerprint})")]
+    public static partial void SignatureVerified(ILogger logger, string digest, string payloadDigest, string keyFingerprint);
 
     [LoggerMessage(2010, LogLevel.Warning, "{Digest} is unsigned; rolled out because Deployer:Signature:Required is false")]
     public static partial void UnsignedAllowed(ILogger logger, string digest);

@@ -12,8 +12,9 @@ public sealed class SignatureOptions
     public const string SectionName = "Deployer:Signature";
 
     /// <summary>
-    /// The signer's public key, PEM (<c>cosign public-key --key awskms://…</c> or <c>cosign.pub</c>). Empty: no key,
-    /// signatures are not checked (allowed only while <see cref="Required"/> is false).
+    /// The signer's public key, PEM (<c>cosign public-key --key awskms://…</c> or <c>cosign.pub</c>); several keys
+    /// concatenated while a signing key is rotated, any one of which may have signed. Empty: no key, signatures are not
+    /// checked (allowed only while <see cref="Required"/> is false).
     /// </summary>
     public string PublicKeyPath { get; set; } = "";
 
@@ -24,7 +25,7 @@ public sealed class SignatureOptions
     public bool Required { get; set; }
 }
 
-/// <summary>Checks at start that the key exists, is an EC P-256 public key, and that Required has a key.</summary>
+/// <summary>Checks at start that the key file exists and holds only EC P-256 public keys, and that Required has a key.</summary>
 internal sealed class SignatureOptionsValidator : IValidateOptions<SignatureOptions>
 {
     public ValidateOptionsResult Validate(string? name, SignatureOptions options)
@@ -38,7 +39,11 @@ internal sealed class SignatureOptionsValidator : IValidateOptions<SignatureOpti
 
         try
         {
-            using var key = CosignSignature.LoadPublicKey(File.ReadAllText(options.PublicKeyPath));
+            foreach (var key in CosignSignature.LoadPublicKeys(File.ReadAllText(options.PublicKeyPath)))
+            {
+                key.Dispose();
+            }
+
             return ValidateOptionsResult.Success;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)

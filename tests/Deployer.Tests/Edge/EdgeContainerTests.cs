@@ -24,16 +24,7 @@ public sealed class EdgeContainerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var root = PredictorImages.RepositoryRoot;
-        // As in PredictorImages: unset means the local stand-in (scripts/make-base-images.sh), empty the Dockerfile's default.
-        string[] baseImage = Environment.GetEnvironmentVariable("DEBIAN_IMAGE") switch
-        {
-            null => ["--build-arg", "BASE_IMAGE=local/debian:bookworm"],
-            "" => [],
-            var image => ["--build-arg", $"BASE_IMAGE={image}"],
-        };
-        await Cli.RunAsync(["build", "--force-rm", "--network", "host", .. baseImage, "-t", Tag, "-f", Path.Combine(root, "Dockerfile.edge"), root],
-            timeout: TimeSpan.FromMinutes(10));
+        await PredictorImages.BuildEdgeAsync(PredictorImages.RepositoryRoot, Tag);
         _rig = await EdgeRig.StartAsync(o =>
         {
             o.Image = Tag;

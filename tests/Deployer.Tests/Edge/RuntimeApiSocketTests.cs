@@ -23,15 +23,7 @@ public sealed class RuntimeApiSocketTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var root = PredictorImages.RepositoryRoot;
-        string[] baseImage = Environment.GetEnvironmentVariable("DEBIAN_IMAGE") switch
-        {
-            null => ["--build-arg", "BASE_IMAGE=local/debian:bookworm"],
-            "" => [],
-            var image => ["--build-arg", $"BASE_IMAGE={image}"],
-        };
-        await Cli.RunAsync(["build", "--force-rm", "--network", "host", .. baseImage, "-t", Tag, "-f", Path.Combine(root, "Dockerfile.edge"), root],
-            timeout: TimeSpan.FromMinutes(10));
+        await PredictorImages.BuildEdgeAsync(PredictorImages.RepositoryRoot, Tag);
         var socketRoot = Directory.CreateTempSubdirectory("sp-sock-").FullName;
         // Every folder above the socket's is open to all, so that only the socket folder's own mode stands in the way.
         File.SetUnixFileMode(socketRoot, (UnixFileMode)0b111_101_101);

@@ -14,7 +14,8 @@ public sealed class CosignSignatureTests
     public void VerifiesHash_SignatureFromCosignsRepository_Verifies()
     {
         // Arrange
-        using var key = CosignSignature.LoadPublicKey(File.ReadAllText(Path.Combine(Data, "cosign.pub")));
+        // Through the reader the deployer uses for Deployer:Signature:PublicKeyPath.
+        using var key = Assert.Single(CosignSignature.LoadPublicKeys(File.ReadAllText(Path.Combine(Data, "cosign.pub"))));
         var hash = Convert.FromHexString(File.ReadAllText(Path.Combine(Data, "artifact.sha256")).Trim());
         var signature = File.ReadAllText(Path.Combine(Data, "signature.b64"));
 
@@ -76,6 +77,51 @@ public sealed class CosignSignatureTests
         var error = Assert.Throws<CryptographicException>(() => CosignSignature.LoadPublicKey(p384.ExportSubjectPublicKeyInfoPem()));
 
         Assert.Contains("P-256", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadPublicKeys_OldAndNewKeyConcatenated_ReadsBothInOrder()
+    {
+        using var old = new CosignSigner();
+        using var current = new CosignSigner();
+
+        var keys = CosignSignature.LoadPublicKeys($"# rotation: the old key until every kept digest is signed anew\n{old.PublicKeyPem}\n{current.PublicKeyPem}\n");
+
+        try
+        {
+            Assert.Equal(
+                [CosignSignature.Fingerprint(old.Key), CosignSignature.Fingerprint(current.Key)],
+                keys.Select(CosignSignature.Fingerprint));
+            Assert.NotEqual(CosignSignature.Fingerprint(old.Key), CosignSignature.Fingerprint(current.Key));
+            Assert.Matches("^[0-9a-f]{16}$", CosignSignature.Fingerprint(old.Key));
+        }
+        finally
+        {
+            foreach (var key in keys)
+            {
+                key.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void LoadPublicKeys_APrivateKeyBlock_IsRefusedNamingItsLabel()
+    {
+        using var signer = new CosignSigner();
+
+        var error = Assert.Throws<CryptographicException>(() => CosignSignature.LoadPublicKeys(signer.PublicKeyPem + "\n" + signer.Key.ExportECPrivateKeyPem()));
+
+        Assert.Contains("PEM block 2 is a 'EC PRIVATE KEY'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not a key at all")]
+    public void LoadPublicKeys_NoPemBlock_IsRefused(string text)
+    {
+        var error = Assert.Throws<CryptographicException>(() => CosignSignature.LoadPublicKeys(text));
+
+        Assert.Contains("no PEM 'PUBLIC KEY' block", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -81,6 +81,40 @@ public sealed class ImageSignatureVerifierTests : IAsyncLifetime, IDisposable
         Assert.Contains("not by the key", verdict.Detail, StringComparison.Ordinal);
     }
 
+    /// <summary>A key rotation: the file holds the old and the new key, and digests signed by either roll out.</summary>
+    [Fact]
+    public async Task VerifyAsync_KeyFileWithTwoKeys_TrustsASignatureByEither_NamingTheKey()
+    {
+        // Arrange
+        using var next = new CosignSigner();
+        var byOld = await _registry.PushImageAsync(Repository, "v1");
+        var byNew = await _registry.PushImageAsync(Repository, "v2");
+        var byStranger = await _registry.PushImageAsync(Repository, "v3");
+        await _signer.PushAsync(_registry, Repository, byOld);
+        await next.PushAsync(_registry, Repository, byNew);
+        await _stranger.PushAsync(_registry, Repository, byStranger);
+        var keys = Path.Combine(_keys, "rotation.pub");
+        await File.WriteAllTextAsync(keys, _signer.PublicKeyPem + "\n" + next.PublicKeyPem + "\n");
+        await using var host = RegistryTestHost.ForOci(_registry.Endpoint, Repository, extra: new Dictionary<string, string?>
+        {
+            ["Deployer:Signature:PublicKeyPath"] = keys,
+            ["Deployer:Signature:Required"] = "true",
+        });
+
+        // Act
+        var old = await Verifier(host).VerifyAsync(byOld, CancellationToken.None);
+        var current = await Verifier(host).VerifyAsync(byNew, CancellationToken.None);
+        var stranger = await Verifier(host).VerifyAsync(byStranger, CancellationToken.None);
+
+        // Assert
+        Assert.True(old.Trusted, old.Detail);
+        Assert.Contains(CosignSignature.Fingerprint(_signer.Key), old.Detail, StringComparison.Ordinal);
+        Assert.True(current.Trusted, current.Detail);
+        Assert.Contains(CosignSignature.Fingerprint(next.Key), current.Detail, StringComparison.Ordinal);
+        Assert.False(stranger.Trusted);
+        Assert.Contains("not by any of the 2 keys", stranger.Detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task VerifyAsync_SignatureOfAnotherDigestCopiedOver_Refused()
     {
@@ -144,8 +178,12 @@ public sealed class ImageSignatureVerifierTests : IAsyncLifetime, IDisposable
     [Theory]
     [InlineData(true, "", "Deployer:Signature:PublicKeyPath is required")]
     [InlineData(false, "/nonexistent/cosign.pub", "Deployer:Signature:PublicKeyPath ('/nonexistent/cosign.pub')")]
+    [InlineData(true, "{keys}/empty.pub", "Deployer:Signature:PublicKeyPath ('{keys}/empty.pub'): no PEM 'PUBLIC KEY' block")]
     public async Task Options_BadKeySettings_FailNamingTheKey(bool required, string path, string expected)
     {
+        path = path.Replace("{keys}", _keys, StringComparison.Ordinal);
+        expected = expected.Replace("{keys}", _keys, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Path.Combine(_keys, "empty.pub"), "");
         await using var host = RegistryTestHost.ForOci(_registry.Endpoint, Repository, extra: new Dictionary<string, string?>
         {
             ["Deployer:Signature:PublicKeyPath"] = path,

@@ -72,7 +72,7 @@ public sealed class PredictorImages : IAsyncLifetime
         await BuildDerivedAsync(Crashing, $"FROM {V1}\nENV Predictor__ModelPath=/app/model/missing.zip\n");
         await BuildDerivedAsync(NeverServing, $"FROM {V1}\nENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:8001\n");
         await BuildDerivedAsync(ExitsLater, $"FROM {V2}\nENTRYPOINT [\"timeout\", \"-s\", \"TERM\", \"{ExitsAfterSeconds}\", \"dotnet\", \"Predictor.dll\"]\n");
-        await BuildEdgeAsync(root);
+        await BuildEdgeAsync(root, Edge);
         V1ModelVersion = await ModelVersionOfAsync(V1);
         V2ModelVersion = await ModelVersionOfAsync(V2);
         Assert.NotEqual(V1ModelVersion, V2ModelVersion);
@@ -95,11 +95,12 @@ public sealed class PredictorImages : IAsyncLifetime
         return Cli.RunAsync(arguments, timeout: TimeSpan.FromMinutes(10));
     }
 
-    private static Task<string> BuildEdgeAsync(string root)
+    /// <summary>Builds Dockerfile.edge as <paramref name="tag"/>, on the base image scripts/test.sh chose.</summary>
+    internal static Task<string> BuildEdgeAsync(string root, string tag)
     {
         List<string> arguments = ["build", "--force-rm", "--network", "host"];
         arguments.AddRange(BaseImageArgument("DEBIAN_IMAGE", "local/debian:bookworm", "BASE_IMAGE"));
-        arguments.AddRange(["-t", Edge, "-f", Path.Combine(root, "Dockerfile.edge"), root]);
+        arguments.AddRange(["-t", tag, "-f", Path.Combine(root, "Dockerfile.edge"), root]);
         return Cli.RunAsync(arguments, timeout: TimeSpan.FromMinutes(10));
     }
 

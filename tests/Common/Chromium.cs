@@ -1,17 +1,18 @@
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 
-namespace Deployer.Tests.Support;
+namespace StudentPerformance.TestSupport;
 
 /// <summary>
 /// Headless Chromium (Debian's chromium and chromedriver, scripts/setup-host.sh) that can reach nothing but loopback,
-/// with a private profile removed on dispose. Screenshots go to artifacts/screenshots/.
+/// with a private profile removed on dispose. Screenshots go to artifacts/screenshots/. Linked into the test projects
+/// that drive a browser (tests/Deployer.Tests, tests/Predictor.Tests).
 /// </summary>
 public sealed class Chromium : IDisposable
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private const string ChromedriverPath = "/usr/bin/chromedriver";
-    private readonly DirectoryInfo _profile = Directory.CreateTempSubdirectory("deployer-chromium-");
+    private readonly DirectoryInfo _profile = Directory.CreateTempSubdirectory("sp-chromium-");
 
     /// <param name="width">Window width.</param>
     /// <param name="height">Window height.</param>
@@ -45,7 +46,7 @@ public sealed class Chromium : IDisposable
 
     public ChromeDriver Driver { get; }
 
-    public static string ScreenshotDirectory => Path.Combine(PredictorImages.RepositoryRoot, "artifacts", "screenshots");
+    public static string ScreenshotDirectory => Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
 
     /// <summary>The text of the element with <paramref name="id"/>, or null while it is missing.</summary>
     public string? Text(string id)
@@ -96,6 +97,19 @@ public sealed class Chromium : IDisposable
         var path = Path.Combine(ScreenshotDirectory, name);
         Driver.GetScreenshot().SaveAsFile(path);
         return path;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "StudentPerformance.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("StudentPerformance.slnx not found above " + AppContext.BaseDirectory);
     }
 
     public void Dispose()
