@@ -72,9 +72,8 @@ public sealed class EdgeTls
 
     /// <summary>
     /// Before the edge's configuration is written or the edge (re)started: the copy holds the configured file when that
-    /// is valid, and else keeps what it held (<see cref="Problem"/> says why). Throws
-    /// <see cref="EdgeCertificateException"/> only when there is no valid copy at all; <see cref="IOException"/> when
-    /// the copy cannot be written.
+    /// is valid, and else keeps what it held (<see cref="Problem"/> says why: a bad file, or a copy that could not be
+    /// written). Throws <see cref="EdgeCertificateException"/> only when there is no valid copy at all.
     /// </summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
@@ -108,6 +107,12 @@ public sealed class EdgeTls
             catch (EdgeCertificateException ex)
             {
                 Refuse(Hash(source), ex.Message);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A full disk or a folder the deployer may no longer write: the edge keeps the copy it has, and the next
+                // tick writes the file again. Without any copy there is nothing to serve (below).
+                Refuse(Hash(source), $"its checked copy could not be written to {path} ({ex.Message})");
             }
         }
         else if (source is not null)

@@ -187,6 +187,49 @@ public sealed class EdgeTlsConfigTests : IDisposable
         Assert.Empty(api.Commands);
     }
 
+    /// <summary>
+    /// The copy's folder made immutable (chattr +i, which holds for root too, as the tests run): the write of a replaced
+    /// file fails as on a full disk. The edge keeps the copy it has, the reason is shown, nothing throws (reconciliation
+    /// goes on), and once the folder takes writes again the next tick copies and applies the new file.
+    /// </summary>
+    [Fact]
+    public async Task Prepare_CopyCannotBeWritten_KeepsTheOldCopyAndSaysWhy_ThenCopiesOnceItCan()
+    {
+        First.WriteTo(CertificatePath);
+        var (tls, api, _) = Tls();
+        await tls.PrepareAsync(CancellationToken.None);
+        api.Serving = First.Fingerprint;
+        await tls.ApplyAsync(CancellationToken.None);
+        Second.WriteTo(CertificatePath);
+        var folder = EdgeTls.CopyDirectory(Options);
+        var (immutable, output) = await LocalRegistry.TryRunProcessAsync("chattr", ["+i", folder]);
+        Assert.True(immutable == 0, $"chattr +i {folder}: {output}");
+        try
+        {
+            await tls.PrepareAsync(CancellationToken.None);
+            await tls.ApplyAsync(CancellationToken.None);
+
+            Assert.Equal(First.Pem, await File.ReadAllTextAsync(EdgeTls.CopyPath(Options)));
+            Assert.Equal(First.Fingerprint, tls.Current!.Fingerprint);
+            Assert.Equal(First.Fingerprint, api.Serving);
+            Assert.Contains($"its checked copy could not be written to {EdgeTls.CopyPath(Options)}", tls.Problem, StringComparison.Ordinal);
+            Assert.Contains("the edge keeps serving", tls.Problem, StringComparison.Ordinal);
+        }
+        finally
+        {
+            var (mutable, again) = await LocalRegistry.TryRunProcessAsync("chattr", ["-i", folder]);
+            Assert.True(mutable == 0, $"chattr -i {folder}: {again}");
+        }
+
+        await tls.PrepareAsync(CancellationToken.None);
+        await tls.ApplyAsync(CancellationToken.None);
+
+        Assert.Equal(Second.Pem, await File.ReadAllTextAsync(EdgeTls.CopyPath(Options)));
+        Assert.Equal(Second.Fingerprint, api.Serving);
+        Assert.Null(tls.Problem);
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp", new EnumerationOptions { AttributesToSkip = 0 }));
+    }
+
     [Fact]
     public async Task Apply_ReplacedFile_SetsAndCommitsTheNewCertificate()
     {
