@@ -148,28 +148,6 @@ public sealed class EdgeRig : IAsyncDisposable
             $"the edge to route to slot {slot}",
             () => HaproxyOutput);
 
-    /// <summary>
-    /// The known issue (docs/edge.md, "Known issue"): under CPU contention HAProxy 2.6 now and then resets one stream
-    /// with CANCEL, right after a switch or on a fresh edge. The tests that count every call allow at most one such
-    /// cut per test, counted apart and named in the failure message; any other failure, or a second cut, fails them.
-    /// </summary>
-    public static bool IsKnownCut(Exception e) =>
-        e is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled } cut && cut.Status.Detail.Contains("'CANCEL'", StringComparison.Ordinal);
-
-    /// <summary><see cref="CheckAsync"/>, made again once when the first try was the known cut, which goes into <paramref name="cuts"/>.</summary>
-    public static async Task<string> CheckCountingKnownCutsAsync(GrpcChannel channel, System.Collections.Concurrent.ConcurrentQueue<string> cuts)
-    {
-        try
-        {
-            return await CheckAsync(channel);
-        }
-        catch (Grpc.Core.RpcException e) when (IsKnownCut(e))
-        {
-            cuts.Enqueue(e.Status.Detail);
-            return await CheckAsync(channel);
-        }
-    }
-
     /// <summary>Health/Check through the edge on <paramref name="channel"/>; returns the slot that answered.</summary>
     public static async Task<string> CheckAsync(GrpcChannel channel)
     {

@@ -65,11 +65,9 @@ public sealed class EdgeTlsTests : IAsyncLifetime
         var failures = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         var caller = CallInALoop(channel, calls, failures, stop.Token);
+        // Every call counts, the first ones of the fresh edge too: the edge's lost calls were the test slot's early
+        // answer (docs/edge.md, "Fixed: a call cut on a starved host").
         await WaitForCallsAsync(calls, 5);
-        // Counted from here, the channel warm: the rig's edge cuts about one call in tens of thousands with
-        // RST_STREAM CANCEL, most often the first calls of a fresh edge, with or without TLS, with no rotation at all
-        // (the regression HaproxyEdgeProxyTests.Switch_BackAndForth is open for); this test is about the rotation.
-        failures.Clear();
 
         Second.WriteTo(_rig.CertificatePath);
         // What the deployer's next tick does.
