@@ -88,6 +88,7 @@ public static partial class PredictorHostingExtensions
         // creates a DI scope for the call. Everything a Predictor call touches is a singleton, so native gRPC calls
         // get the root provider and no scope is made.
         var root = app.Services;
+        app.UseErrorAnswerDrain();
         app.Use((context, next) =>
         {
             if (context.Request.Path.StartsWithSegments(PredictorPath, StringComparison.Ordinal))
