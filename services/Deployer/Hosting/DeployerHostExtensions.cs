@@ -67,6 +67,7 @@ public static class DeployerHostExtensions
         services.TryAddSingleton<RolloutSteps>();
         services.TryAddSingleton<RolloutPlan>();
         services.TryAddSingleton<BlueGreenSlots>();
+        services.TryAddSingleton<EdgeUpkeep>();
         services.TryAddSingleton<BlueGreenPlan>();
         services.TryAddSingleton<BlueGreenReconciler>();
         services.TryAddSingleton<BlueGreenStrategy>();

@@ -9,14 +9,14 @@ namespace StudentPerformance.Deployer.Rollout;
 /// Reconciliation for the blue/green strategy, on start and on every tick: it migrates a Recreate host, keeps the edge
 /// running the file's configuration, finishes or undoes a rollout that a kill or a fault interrupted, and makes the
 /// edge and the file route to a slot that serves, deciding from the edge's runtime state, the containers and the file
-/// together. Every removal goes through <see cref="BlueGreenSlots.RemoveAsync"/>.
+/// together. Every removal goes through <see cref="BlueGreenSlots.RemoveAsync"/>; the edge container itself is
+/// <see cref="EdgeUpkeep"/>'s.
 /// </summary>
 internal sealed class BlueGreenReconciler(
     BlueGreenSlots slots,
     IContainerRuntime docker,
     IEdgeProxy edge,
-    EdgeImage edgeImage,
-    EdgeTls edgeTls,
+    EdgeUpkeep upkeep,
     IPredictorProbe probe,
     IOptions<PreflightOptions> preflight,
     RolloutSteps steps,
@@ -24,8 +24,7 @@ internal sealed class BlueGreenReconciler(
     TimeProvider time,
     ILogger<BlueGreenStrategy> logger)
 {
-    private static readonly TimeSpan EdgeStartTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan EdgePollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private readonly PreflightOptions _preflight = preflight.Value;
 
     /// <summary>
@@ -42,8 +41,8 @@ internal sealed class BlueGreenReconciler(
         }
 
         var fileLive = edge.ConfiguredLiveSlot() ?? await GuessLiveSlotAsync(cancellationToken).ConfigureAwait(false);
-        await JoinSlotNetworkAsync(cancellationToken).ConfigureAwait(false);
-        await EnsureEdgeAsync(slots.Layout(fileLive), cancellationToken).ConfigureAwait(false);
+        await upkeep.JoinSlotNetworkAsync(cancellationToken).ConfigureAwait(false);
+        await upkeep.EnsureAsync(slots.Layout(fileLive), cancellationToken).ConfigureAwait(false);
         if (state.Current.ActiveSlotRollout is { } interrupted)
         {
             await RecoverAsync(interrupted, cancellationToken).ConfigureAwait(false);
@@ -90,23 +89,6 @@ internal sealed class BlueGreenReconciler(
         {
             Log.StateRebuiltGood(logger, digest, slots.Name(live));
             state.Update(s => s with { GoodDigests = [digest] });
-        }
-    }
-
-    /// <summary>
-    /// Slots started before <c>Deployer:Edge:SlotNetwork</c> was set (by an older deployer) join it now, at their
-    /// addresses, before the edge's file names those addresses: else the live slot would be unreachable.
-    /// </summary>
-    private async Task JoinSlotNetworkAsync(CancellationToken ct)
-    {
-        if (EdgeSlotNetwork.Create(slots.EdgeSettings) is not { } network)
-        {
-            return;
-        }
-
-        foreach (var slot in Enum.GetValues<EdgeSlot>())
-        {
-            await docker.ConnectNetworkAsync(slots.Name(slot), network.For(slot), ct).ConfigureAwait(false);
         }
     }
 
@@ -261,68 +243,6 @@ internal sealed class BlueGreenReconciler(
     }
 
     /// <summary>
-    /// The edge runs the file's configuration: the file is written (or rewritten when the settings changed), the
-    /// container is created, started or restarted to read it, and its runtime API answers.
-    /// </summary>
-    private async Task EnsureEdgeAsync(EdgeLayout layout, CancellationToken ct)
-    {
-        // The certificate's checked copy first: the configuration names it, and an edge that starts loads it.
-        await edgeTls.PrepareAsync(ct).ConfigureAwait(false);
-        var written = await edge.EnsureConfigAsync(layout, ct).ConfigureAwait(false);
-        var current = await docker.InspectAsync(slots.EdgeSettings.Name, ct).ConfigureAwait(false);
-        // A container made from another image, or for another runtime API, is replaced (after its image is pulled).
-        var wrongImage = current is not null && !EdgeContainer.IsCurrent(current.Labels, slots.EdgeSettings);
-        if ((current is null || wrongImage) && !await edgeImage.EnsureAsync(ct).ConfigureAwait(false) && current is null)
-        {
-            throw new ContainerRuntimeException(edgeImage.Problem!, isTransient: true);
-        }
-
-        if (current is not null && !wrongImage)
-        {
-            edgeImage.InUse();
-        }
-
-        if (wrongImage && edgeImage.Problem is null)
-        {
-            Log.EdgeReplaced(logger, slots.EdgeSettings.Name, slots.EdgeSettings.Image);
-            await docker.RemoveAsync(slots.EdgeSettings.Name, ct).ConfigureAwait(false);
-            current = null;
-        }
-
-        if (current is null)
-        {
-            Log.EdgeCreated(logger, slots.EdgeSettings.Name, layout.Live);
-            await docker.RunAsync(EdgeContainer.Spec(slots.EdgeSettings), ct).ConfigureAwait(false);
-        }
-        else if (current.State.IsDown)
-        {
-            Log.EdgeStarted(logger, slots.EdgeSettings.Name, current.State.Status);
-            await docker.StartAsync(slots.EdgeSettings.Name, ct).ConfigureAwait(false);
-        }
-        else if (written)
-        {
-            // Its settings changed (ports, timeouts): HAProxy reads its file only at start.
-            Log.EdgeRestarted(logger, slots.EdgeSettings.Name);
-            await docker.StopAsync(slots.EdgeSettings.Name, slots.Container.StopTimeout, ct).ConfigureAwait(false);
-            await docker.StartAsync(slots.EdgeSettings.Name, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            // Running on its file: a replaced certificate reaches it through the runtime API, connections kept.
-            await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
-            return;
-        }
-
-        var answers = await Wait.UntilAsync(async c => await edge.GetStateAsync(c).ConfigureAwait(false) is not null, EdgePollInterval, EdgeStartTimeout, time, ct).ConfigureAwait(false);
-        if (!answers)
-        {
-            throw new EdgeRuntimeApiException($"the edge '{slots.EdgeSettings.Name}' did not answer on its runtime API ({slots.EdgeSettings.RuntimeApi}) within {EdgeStartTimeout}");
-        }
-
-        await edgeTls.ApplyAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>
     /// A host that ran <c>Recreate</c> has the predictor under <c>Deployer:Container:Name</c>, on the public ports the
     /// edge needs. Its digest is started in the blue slot; once that serves, the old container goes and the edge
     /// starts. The gap between the two is the only one a migration costs. False while the old container still holds
@@ -359,7 +279,7 @@ internal sealed class BlueGreenReconciler(
         await docker.RemoveAsync(blue, ct).ConfigureAwait(false);
         var started = await steps.WithImageAsync(run, () => docker.RunAsync(SlotContainer.Spec(slots.Container, slots.EdgeSettings, EdgeSlot.Blue, steps.ImageName, digest, run.Id), ct), ct).ConfigureAwait(false);
         var address = RolloutSteps.Address(started.PublishedPort(slots.Container.GrpcPort))!;
-        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, RolloutSteps.ProbeTimeout, c), EdgePollInterval, _preflight.Timeout, time, ct).ConfigureAwait(false);
+        var serving = await Wait.UntilAsync(c => probe.IsServingAsync(address, RolloutSteps.ProbeTimeout, c), PollInterval, _preflight.Timeout, time, ct).ConfigureAwait(false);
         if (!serving)
         {
             await steps.RemoveQuietlyAsync(blue).ConfigureAwait(false);
@@ -372,7 +292,7 @@ internal sealed class BlueGreenReconciler(
         run.DowntimeStart = time.GetTimestamp();
         await docker.StopAsync(slots.Container.Name, slots.Container.StopTimeout, ct).ConfigureAwait(false);
         await docker.RemoveAsync(slots.Container.Name, ct).ConfigureAwait(false);
-        await EnsureEdgeAsync(layout, ct).ConfigureAwait(false);
+        await upkeep.EnsureAsync(layout, ct).ConfigureAwait(false);
         await edge.SwitchAsync(layout, ct).ConfigureAwait(false);
         run.Downtime = time.GetElapsedTime(run.DowntimeStart.Value);
         state.Commit(digest);

@@ -14,8 +14,7 @@ internal sealed class BlueGreenStrategy(
     BlueGreenSlots slots,
     IContainerRuntime docker,
     IEdgeProxy edge,
-    EdgeImage edgeImage,
-    EdgeTls edgeTls,
+    EdgeUpkeep upkeep,
     StateStore state,
     DeployerMetrics metrics) : IRolloutStrategy
 {
@@ -38,6 +37,6 @@ internal sealed class BlueGreenStrategy(
             edge.ConfiguredLiveSlot()?.ServerName(),
             active?.Candidate,
             active?.Phase,
-            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = edgeImage.Problem, TlsProblem = edgeTls.Problem, Certificate = edgeTls.Current?.ToString() });
+            new EdgeStatus(edgeState is not null, servers ?? []) { ImageProblem = upkeep.ImageProblem, TlsProblem = upkeep.TlsProblem, Certificate = upkeep.Certificate?.ToString() });
     }
 }

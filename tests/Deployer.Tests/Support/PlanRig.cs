@@ -50,14 +50,14 @@ internal sealed class PlanRig : IDisposable
             var slots = new BlueGreenSlots(Engine, Edge, Options.Create(Container), Options.Create(EdgeOptions), Metrics, Time, BlueGreenLogs);
             var edgeImage = new EdgeImage(Engine, Registry, Options.Create(EdgeOptions), NullLogger<EdgeImage>.Instance);
             var edgeTls = new EdgeTls(Options.Create(EdgeOptions), new PinnedCertificates(), NullLogger<EdgeTls>.Instance);
+            var upkeep = new EdgeUpkeep(slots, Engine, Edge, edgeImage, edgeTls, Time, BlueGreenLogs);
             return new BlueGreenStrategy(
                 new BlueGreenPlan(slots, edgeTls, Engine, Probe, Options.Create(Preflight), Steps, _state.Value, BlueGreenLogs),
-                new BlueGreenReconciler(slots, Engine, Edge, edgeImage, edgeTls, Probe, Options.Create(Preflight), Steps, _state.Value, Time, BlueGreenLogs),
+                new BlueGreenReconciler(slots, Engine, Edge, upkeep, Probe, Options.Create(Preflight), Steps, _state.Value, Time, BlueGreenLogs),
                 slots,
                 Engine,
                 Edge,
-                edgeImage,
-                edgeTls,
+                upkeep,
                 _state.Value,
                 Metrics);
         });
