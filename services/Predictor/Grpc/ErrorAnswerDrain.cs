@@ -22,11 +22,14 @@ internal static class ErrorAnswerDrain
     public static IApplicationBuilder UseErrorAnswerDrain(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // A method the server has passes straight through: no state machine, no allocation on the hot path.
-        return app.Use((context, next) => context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
-            ? next(context)
-            : AnswerThenDrainAsync(context, next));
+        // Everything else passes straight through (a method the server has, REST, the page): no state machine, no
+        // allocation on the hot paths.
+        return app.Use((context, next) => IsUnroutedGrpc(context) ? AnswerThenDrainAsync(context, next) : next(context));
     }
+
+    private static bool IsUnroutedGrpc(HttpContext context) =>
+        context.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.Ordinal)
+        && context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is null;
 
     private static async Task AnswerThenDrainAsync(HttpContext context, RequestDelegate next)
     {
@@ -40,11 +43,6 @@ internal static class ErrorAnswerDrain
 
     private static bool IsGrpcError(HttpContext context)
     {
-        if (context.Request.ContentType is not { } type || !type.StartsWith("application/grpc", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
         // Trailers-only answers carry the status in the headers; the others in the trailers.
         var status = context.Response.Headers.GrpcStatus();
         if (string.IsNullOrEmpty(status) && context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { } trailers)
